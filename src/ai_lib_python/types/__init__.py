@@ -23,11 +23,17 @@ from ai_lib_python.types._events import (
     ToolCallStarted,
 )
 from ai_lib_python.types._messages import Message, Role
+from ai_lib_python.types._request import ChatRequest
+from ai_lib_python.types._response import CallStats, Candidate, ChatResponse
 from ai_lib_python.types._tools import ToolCall, ToolChoice, ToolDefinition
-from ai_lib_python.types._usage import Usage
+from ai_lib_python.types._usage import Usage, normalize_usage
 
 __all__ = [
     "AudioBlock",
+    "CallStats",
+    "Candidate",
+    "ChatRequest",
+    "ChatResponse",
     "ContentBlock",
     "DocumentBlock",
     "FinalCandidate",
@@ -51,4 +57,5 @@ __all__ = [
     "ToolResultBlock",
     "ToolUseBlock",
     "Usage",
+    "normalize_usage",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from ai_lib_python.errors import ConfigurationError
 
@@ -93,6 +93,12 @@ class ThinkingBlock:
     type: Literal["thinking"] = "thinking"
 
 
-ContentBlock = Union[
-    TextBlock, ImageBlock, AudioBlock, DocumentBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock
-]
+ContentBlock = (
+    TextBlock
+    | ImageBlock
+    | AudioBlock
+    | DocumentBlock
+    | ToolUseBlock
+    | ToolResultBlock
+    | ThinkingBlock
+)

@@ -13,7 +13,7 @@ as read-only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from ai_lib_python.types._tools import ToolCall
 from ai_lib_python.types._usage import Usage
@@ -97,14 +97,14 @@ class StreamError:
     type: Literal["StreamError"] = "StreamError"
 
 
-StreamEvent = Union[
-    PartialContentDelta,
-    ThinkingDelta,
-    ToolCallStarted,
-    PartialToolCall,
-    ToolCallEnded,
-    Metadata,
-    FinalCandidate,
-    StreamEnd,
-    StreamError,
-]
+StreamEvent = (
+    PartialContentDelta
+    | ThinkingDelta
+    | ToolCallStarted
+    | PartialToolCall
+    | ToolCallEnded
+    | Metadata
+    | FinalCandidate
+    | StreamEnd
+    | StreamError
+)

@@ -8,7 +8,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from ai_lib_python.errors import ConfigurationError
 
@@ -95,7 +95,7 @@ def _schema_for(tp: Any) -> dict[str, Any]:
         return {"type": "array", "items": _schema_for(args[0]) if args else {}}
     if origin is dict:
         return {"type": "object"}
-    if origin in (Union, types.UnionType):
+    if origin in (typing.Union, types.UnionType):
         non_null = [a for a in args if a is not type(None)]
         if len(non_null) == 1:
             return _schema_for(non_null[0])
@@ -122,4 +122,4 @@ class ToolCall:
         return json.dumps(self.arguments, separators=(",", ":"), ensure_ascii=False)
 
 
-ToolChoice = Union[Literal["auto", "none", "required"], str]
+ToolChoice = Literal["auto", "none", "required"] | str

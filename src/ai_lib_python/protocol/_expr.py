@@ -1,0 +1,601 @@
+"""The manifest expression language, compiled once into Python callables.
+
+Used by ``frame_selector``, ``event_map[].match``, ``stop_condition`` and every field
+path in a manifest. Grammar::
+
+    expr     := or
+    or       := and ("||" and)*
+    and      := unary ("&&" unary)*
+    unary    := "!" unary | "(" expr ")" | "exists" "(" path ")" | compare
+    compare  := operand [ ("==" | "!=" | ">" | ">=" | "<" | "<=") operand
+                        | "in" "[" literal ("," literal)* "]" ]
+    operand  := path | literal           literal := 'str' | "str" | number | true | false | null
+    path     := ("$" | "@" | name) step*
+    step     := "." name | "[" int "]" | "[*]" | ".*" | "['name']" | "[?(" expr ")]"
+
+``$`` is the frame (root), ``@`` the current element (inside filters and ``foreach``
+rules); a path that starts with a bare name is relative to the current element.
+A bare path used as a condition means "present and not null". Comparisons on a
+path with wildcards are true when any match satisfies them; a missing value
+compares as ``null``.
+
+Paths and conditions are turned into Python source and compiled, so the per-chunk
+cost of ``$.choices[0].delta.content`` is a few dict lookups. Paths this grammar
+does not cover (recursive descent ``..``, slices, unions) fall back to jsonpath-ng,
+which is imported only then.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ai_lib_python.errors import ProtocolError
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Final = _Missing()
+"""Returned by :meth:`CompiledPath.get` when a path does not resolve."""
+
+Getter = Callable[[Any, Any], Any]
+Condition = Callable[[Any, Any], bool]
+
+# ---------------------------------------------------------------------------------
+# Tokenizer
+# ---------------------------------------------------------------------------------
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<num>-?\d+(?:\.\d+)?)
+      | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<op>\|\||&&|==|!=|>=|<=|\[\*\]|\.\*|\[\?\(|[()\[\],.!<>$@])
+      | (?P<name>[A-Za-z_][A-Za-z0-9_\-]*)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # num | str | op | name | end
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        if text[pos].isspace():
+            pos += 1
+            continue
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ProtocolError(f"unexpected character {text[pos]!r} at {pos} in {text!r}")
+        kind = m.lastgroup or "op"
+        toks.append(_Tok(kind, m.group(kind), m.start(kind)))
+        pos = m.end()
+    toks.append(_Tok("end", "", n))
+    return toks
+
+
+# ---------------------------------------------------------------------------------
+# AST
+# ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One path step: ``key`` (str), ``index`` (int), ``wild`` or ``filter``."""
+
+    kind: str
+    key: str | int | None = None
+    cond: Node | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PathNode:
+    anchor: str  # "$" or "@"
+    steps: tuple[Step, ...]
+
+    @property
+    def wildcard(self) -> bool:
+        return any(s.kind in ("wild", "filter") for s in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Exists:
+    path: PathNode
+
+
+@dataclass(frozen=True, slots=True)
+class Truthy:
+    path: PathNode
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str
+    left: PathNode | Lit
+    right: PathNode | Lit | tuple[Any, ...]
+
+
+Node = PathNode | Lit | Exists | Truthy | Not | BoolOp | Compare
+
+_LITERAL_NAMES: Final = {"true": True, "false": False, "null": None}
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+
+    # -- helpers --
+    def peek(self) -> _Tok:
+        return self.toks[self.i]
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def expect(self, text: str) -> None:
+        tok = self.take()
+        if tok.text != text:
+            self.fail(f"expected {text!r}", tok)
+
+    def fail(self, msg: str, tok: _Tok | None = None) -> None:
+        tok = tok or self.peek()
+        got = tok.text or "end of expression"
+        raise ProtocolError(f"{msg} but found {got!r} at {tok.pos} in {self.text!r}")
+
+    # -- grammar --
+    def parse_expr(self) -> Node:
+        node = self.parse_or()
+        if self.peek().kind != "end":
+            self.fail("expected end of expression")
+        return node
+
+    def parse_or(self) -> Node:
+        items = [self.parse_and()]
+        while self.peek().text == "||":
+            self.take()
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else BoolOp("or", tuple(items))
+
+    def parse_and(self) -> Node:
+        items = [self.parse_unary()]
+        while self.peek().text == "&&":
+            self.take()
+            items.append(self.parse_unary())
+        return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
+
+    def parse_unary(self) -> Node:
+        tok = self.peek()
+        if tok.text == "!":
+            self.take()
+            return Not(self.parse_unary())
+        if tok.text == "(":
+            self.take()
+            node = self.parse_or()
+            self.expect(")")
+            return node
+        if tok.kind == "name" and tok.text == "exists" and self.toks[self.i + 1].text == "(":
+            self.take()
+            self.take()
+            path = self.parse_path()
+            self.expect(")")
+            return Exists(path)
+        return self.parse_compare()
+
+    def parse_compare(self) -> Node:
+        left = self.parse_operand()
+        tok = self.peek()
+        if tok.text in ("==", "!=", ">", ">=", "<", "<="):
+            self.take()
+            return Compare(tok.text, left, self.parse_operand())
+        if tok.kind == "name" and tok.text == "in":
+            self.take()
+            self.expect("[")
+            values: list[Any] = []
+            while self.peek().text != "]":
+                values.append(self.parse_literal())
+                if self.peek().text == ",":
+                    self.take()
+                elif self.peek().text != "]":
+                    self.fail("expected ',' or ']'")
+            self.expect("]")
+            return Compare("in", left, tuple(values))
+        if isinstance(left, Lit):
+            return left
+        return Truthy(left)
+
+    def parse_operand(self) -> PathNode | Lit:
+        tok = self.peek()
+        if tok.kind in ("num", "str") or (tok.kind == "name" and tok.text in _LITERAL_NAMES):
+            return Lit(self.parse_literal())
+        if tok.text in ("$", "@") or tok.kind == "name":
+            return self.parse_path()
+        self.fail("expected a path or a literal")
+        raise AssertionError  # pragma: no cover
+
+    def parse_literal(self) -> Any:
+        tok = self.take()
+        if tok.kind == "num":
+            return float(tok.text) if "." in tok.text else int(tok.text)
+        if tok.kind == "str":
+            body = tok.text[1:-1]
+            return re.sub(r"\\(.)", r"\1", body)
+        if tok.kind == "name" and tok.text in _LITERAL_NAMES:
+            return _LITERAL_NAMES[tok.text]
+        self.fail("expected a literal", tok)
+        raise AssertionError  # pragma: no cover
+
+    def parse_path_only(self) -> PathNode:
+        path = self.parse_path()
+        if self.peek().kind != "end":
+            self.fail("expected end of path")
+        return path
+
+    def parse_path(self) -> PathNode:
+        tok = self.take()
+        steps: list[Step] = []
+        if tok.text in ("$", "@"):
+            anchor = tok.text
+        elif tok.kind == "name":
+            anchor = "@"
+            steps.append(Step("key", tok.text))
+        else:
+            self.fail("expected a path", tok)
+            raise AssertionError  # pragma: no cover
+        while True:
+            tok = self.peek()
+            if tok.text == ".":
+                self.take()
+                name = self.take()
+                if name.kind == "num" and name.text.isdigit():
+                    steps.append(Step("index", int(name.text)))
+                elif name.kind == "name":
+                    steps.append(Step("key", name.text))
+                else:
+                    self.fail("expected a field name after '.'", name)
+            elif tok.text in ("[*]", ".*"):
+                self.take()
+                steps.append(Step("wild"))
+            elif tok.text == "[?(":
+                self.take()
+                cond = self.parse_or()
+                self.expect(")")
+                self.expect("]")
+                steps.append(Step("filter", cond=cond))
+            elif tok.text == "[":
+                self.take()
+                inner = self.take()
+                if inner.kind == "num" and "." not in inner.text:
+                    steps.append(Step("index", int(inner.text)))
+                elif inner.kind == "str":
+                    steps.append(Step("key", inner.text[1:-1]))
+                else:
+                    self.fail("expected an index or a quoted key", inner)
+                self.expect("]")
+            else:
+                return PathNode(anchor, tuple(steps))
+
+
+# ---------------------------------------------------------------------------------
+# Code generation
+# ---------------------------------------------------------------------------------
+class _Gen:
+    """Generates the Python source of one compiled callable."""
+
+    def __init__(self) -> None:
+        self.consts: dict[str, Any] = {"MISSING": MISSING}
+        self.helpers: list[str] = []
+        self.n = 0
+
+    def const(self, value: Any) -> str:
+        name = f"_c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def fresh(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    # A single-valued path: a helper function returning the value or MISSING.
+    def getter(self, path: PathNode) -> str:
+        name = self.fresh("_g")
+        base = "root" if path.anchor == "$" else "cur"
+        lines = [f"def {name}(root, cur):", f"    v = {base}"]
+        for step in path.steps:
+            if step.kind == "key":
+                lines += [
+                    "    if type(v) is not dict: return MISSING",
+                    f"    v = v.get({step.key!r}, MISSING)",
+                    "    if v is MISSING: return MISSING",
+                ]
+            else:  # index
+                idx = step.key
+                assert isinstance(idx, int)
+                lines += ["    if type(v) is not list: return MISSING"]
+                if idx >= 0:
+                    lines += [f"    if len(v) <= {idx}: return MISSING"]
+                else:
+                    lines += [f"    if len(v) < {-idx}: return MISSING"]
+                lines += [f"    v = v[{idx}]"]
+        lines.append("    return v")
+        self.helpers.append("\n".join(lines))
+        return name
+
+    # A multi-valued path: a helper returning the list of matches.
+    def finder(self, path: PathNode) -> str:
+        name = self.fresh("_f")
+        base = "root" if path.anchor == "$" else "cur"
+        lines = [f"def {name}(root, cur):", f"    vs = [{base}]"]
+        for step in path.steps:
+            if step.kind == "key":
+                lines += [
+                    "    vs = [x[k] for x in vs if type(x) is dict "
+                    f"for k in ({step.key!r},) if k in x]"
+                ]
+            elif step.kind == "index":
+                i = step.key
+                lines += [
+                    f"    vs = [x[{i}] for x in vs if type(x) is list and "
+                    f"-len(x) <= {i} < len(x)]"
+                ]
+            elif step.kind == "wild":
+                lines += [
+                    "    vs = [y for x in vs for y in "
+                    "(x if type(x) is list else x.values() if type(x) is dict else ())]"
+                ]
+            else:
+                assert step.cond is not None
+                cond = self.cond_fn(step.cond)
+                lines += [
+                    f"    vs = [y for x in vs if type(x) is list for y in x if {cond}(root, y)]"
+                ]
+        lines.append("    return vs")
+        self.helpers.append("\n".join(lines))
+        return name
+
+    def cond_fn(self, node: Node) -> str:
+        name = self.fresh("_p")
+        self.helpers.append(f"def {name}(root, cur):\n    return {self.cond(node)}")
+        return name
+
+    def cond(self, node: Node) -> str:
+        if isinstance(node, BoolOp):
+            joiner = " and " if node.op == "and" else " or "
+            return "(" + joiner.join(self.cond(o) for o in node.operands) + ")"
+        if isinstance(node, Not):
+            return f"(not {self.cond(node.operand)})"
+        if isinstance(node, Lit):
+            return "True" if node.value not in (None, False, 0, "") else "False"
+        if isinstance(node, Exists):
+            if node.path.wildcard:
+                return f"(len({self.finder(node.path)}(root, cur)) > 0)"
+            return f"({self.getter(node.path)}(root, cur) is not MISSING)"
+        if isinstance(node, (Truthy, PathNode)):
+            path = node.path if isinstance(node, Truthy) else node
+            if path.wildcard:
+                return f"any(x is not None for x in {self.finder(path)}(root, cur))"
+            return f"({self.getter(path)}(root, cur) not in (MISSING, None))"
+        if isinstance(node, Compare):
+            return self.compare(node)
+        raise AssertionError(node)  # pragma: no cover
+
+    def operand(self, op: PathNode | Lit) -> tuple[str, bool]:
+        """Source for an operand and whether it yields a list of candidates."""
+        if isinstance(op, Lit):
+            return self.const(op.value), False
+        if op.wildcard:
+            return f"{self.finder(op)}(root, cur)", True
+        return f"_n({self.getter(op)}(root, cur))", False
+
+    def compare(self, node: Compare) -> str:
+        left, left_many = self.operand(node.left)
+        if node.op == "in":
+            assert isinstance(node.right, tuple)
+            values = self.const(frozenset(v for v in node.right if _hashable(v)))
+            if left_many:
+                return f"any(_h(x) and x in {values} for x in {left})"
+            return f"(_h({left}) and {left} in {values})"
+        assert not isinstance(node.right, tuple)
+        right, right_many = self.operand(node.right)
+        fn = self.const(_COMPARATORS[node.op])
+        if left_many and right_many:
+            return f"any({fn}(a, b) for a in {left} for b in {right})"
+        if left_many:
+            return f"any({fn}(a, {right}) for a in {left})"
+        if right_many:
+            return f"any({fn}({left}, b) for b in {right})"
+        if node.op in ("==", "!="):
+            py = "==" if node.op == "==" else "!="
+            return f"({left} {py} {right})"
+        return f"{fn}({left}, {right})"
+
+    def build(self, body: str) -> Callable[..., Any]:
+        src = "\n\n".join([*self.helpers, f"def _entry(root, cur):\n    return {body}"])
+        namespace: dict[str, Any] = dict(self.consts)
+        namespace["_n"] = _null_if_missing
+        namespace["_h"] = _hashable
+        exec(compile(src, "<ai-protocol expression>", "exec"), namespace)
+        fn: Callable[..., Any] = namespace["_entry"]
+        return fn
+
+
+def _null_if_missing(v: Any) -> Any:
+    return None if v is MISSING else v
+
+
+def _hashable(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def cmp(a: Any, b: Any) -> bool:
+        if a is MISSING or b is MISSING or a is None or b is None:
+            return False
+        try:
+            return op(a, b)
+        except TypeError:
+            return False
+
+    return cmp
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return bool(_null_if_missing(a) == _null_if_missing(b))
+
+
+def _ne(a: Any, b: Any) -> bool:
+    return bool(_null_if_missing(a) != _null_if_missing(b))
+
+
+_COMPARATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "==": _eq,
+    "!=": _ne,
+    ">": _ordered(lambda a, b: a > b),
+    ">=": _ordered(lambda a, b: a >= b),
+    "<": _ordered(lambda a, b: a < b),
+    "<=": _ordered(lambda a, b: a <= b),
+}
+
+
+# ---------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------
+_EXOTIC = re.compile(r"\.\.|\[\s*-?\d*\s*:|\[\s*\d+\s*,|\[\s*'[^']*'\s*,")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPath:
+    """A compiled field path. ``get`` returns the first match or MISSING; ``find`` all."""
+
+    text: str
+    node: PathNode | None
+    get: Getter
+    find: Callable[[Any, Any], list[Any]]
+
+    @property
+    def wildcard(self) -> bool:
+        return self.node is None or self.node.wildcard
+
+    def __call__(self, root: Any, cur: Any = None) -> Any:
+        return self.get(root, root if cur is None else cur)
+
+
+def _normalize_path_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ProtocolError("empty path")
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_path(text: str) -> CompiledPath:
+    """Compile a field path such as ``$.choices[0].delta.content`` or ``usage.total``."""
+    text = _normalize_path_text(text)
+    if _EXOTIC.search(text):
+        return _compile_jsonpath(text)
+    node = _Parser(text).parse_path_only()
+    gen = _Gen()
+    if node.wildcard:
+        find_name = gen.finder(node)
+        find = gen.build(f"{find_name}(root, cur)")
+        gen2 = _Gen()
+        first = gen2.finder(node)
+        get = gen2.build(f"(lambda r: r[0] if r else MISSING)({first}(root, cur))")
+    else:
+        getter_name = gen.getter(node)
+        get = gen.build(f"{getter_name}(root, cur)")
+
+        def find(root: Any, cur: Any, _get: Getter = get) -> list[Any]:
+            v = _get(root, cur)
+            return [] if v is MISSING else [v]
+
+    return CompiledPath(text, node, get, find)
+
+
+def _compile_jsonpath(text: str) -> CompiledPath:
+    import jsonpath_ng.ext  # exotic paths only; never on the hot path of simple ones
+
+    expr_text = text if text.startswith("$") else "$." + text.lstrip("@.")
+    try:
+        parsed = getattr(jsonpath_ng.ext, "parse")(expr_text)  # noqa: B009
+    except Exception as exc:  # jsonpath-ng raises several unrelated types
+        raise ProtocolError(f"invalid path {text!r}: {exc}") from None
+
+    def find(root: Any, cur: Any) -> list[Any]:
+        base = root if text.startswith("$") else cur
+        return [m.value for m in parsed.find(base)]
+
+    def get(root: Any, cur: Any) -> Any:
+        found = find(root, cur)
+        return found[0] if found else MISSING
+
+    return CompiledPath(text, None, get, find)
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_condition(text: str) -> Condition:
+    """Compile a boolean expression; the callable takes ``(root, cur)``."""
+    node = _Parser(text.strip()).parse_expr()
+    gen = _Gen()
+    fn: Condition = gen.build(gen.cond(node))
+    return fn
+
+
+def parse_path(text: str) -> PathNode:
+    """Parse a path without compiling it (used to analyse and rewrite paths)."""
+    return _Parser(_normalize_path_text(text)).parse_path_only()
+
+
+def parse_expression(text: str) -> Node:
+    return _Parser(text.strip()).parse_expr()
+
+
+def path_text(node: PathNode) -> str:
+    """Render a path node back to text (inverse of :func:`parse_path`)."""
+    out = [node.anchor]
+    for s in node.steps:
+        if s.kind == "key":
+            key = str(s.key)
+            out.append("." + key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", key) else
+                       f"['{key}']")
+        elif s.kind == "index":
+            out.append(f"[{s.key}]")
+        elif s.kind == "wild":
+            out.append("[*]")
+        else:
+            raise ProtocolError("filters cannot be rendered back to text")
+    return "".join(out)
+
