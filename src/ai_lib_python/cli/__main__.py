@@ -1,0 +1,3 @@
+from ai_lib_python.cli._main import main
+
+raise SystemExit(main())

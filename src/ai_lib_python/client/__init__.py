@@ -1,0 +1,28 @@
+"""The client: AiClient, builders, streams and cancellation."""
+
+from ai_lib_python.client._builder import ChatRequestBuilder, as_tool
+from ai_lib_python.client._client import AiClient, AiClientBuilder, build_endpoint, default_loader
+from ai_lib_python.client._context import CallContext, CancelToken, ChatHandler
+from ai_lib_python.client._endpoint import Endpoint
+from ai_lib_python.client._stream import ChatStream
+from ai_lib_python.types import CallStats, ChatRequest, ChatResponse
+
+CancellableStream = ChatStream
+
+__all__ = [
+    "AiClient",
+    "AiClientBuilder",
+    "CallContext",
+    "CallStats",
+    "CancelToken",
+    "CancellableStream",
+    "ChatHandler",
+    "ChatRequest",
+    "ChatRequestBuilder",
+    "ChatResponse",
+    "ChatStream",
+    "Endpoint",
+    "as_tool",
+    "build_endpoint",
+    "default_loader",
+]

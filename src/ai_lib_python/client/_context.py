@@ -1,0 +1,100 @@
+"""Per-call state shared by the layers of the execution path, and the handler interface."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ai_lib_python.errors import CancelledError
+from ai_lib_python.types import CallStats, ChatRequest, ChatResponse, StreamEvent
+
+
+class CancelToken:
+    """Cancels the calls and streams it is given, from any task or thread."""
+
+    __slots__ = ("_callbacks", "_cancelled", "_lock", "reason")
+
+    def __init__(self) -> None:
+        self._cancelled = False
+        self.reason: str | None = None
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self, reason: str = "cancelled by the caller") -> None:
+        with self._lock:
+            if self._cancelled:
+                return
+            self._cancelled = True
+            self.reason = reason
+            callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            cb()
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Register ``callback``; returns a function that unregisters it."""
+        with self._lock:
+            if not self._cancelled:
+                self._callbacks.append(callback)
+
+                def remove() -> None:
+                    with self._lock:
+                        if callback in self._callbacks:
+                            self._callbacks.remove(callback)
+
+                return remove
+        callback()
+        return lambda: None
+
+    def raise_if_cancelled(self) -> None:
+        if self._cancelled:
+            raise CancelledError(self.reason or "cancelled")
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What one call carries through the layers."""
+
+    stats: CallStats
+    cancel: CancelToken | None = None
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.monotonic)
+    response_factory: Callable[[], ChatResponse] | None = None
+    events_yielded: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class ChatHandler(Protocol):
+    """The interface every layer of the execution path implements and wraps."""
+
+    async def execute(self, request: ChatRequest, ctx: CallContext) -> ChatResponse: ...
+
+    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def run_cancellable(coro: Any, token: CancelToken | None) -> Any:
+    """Await ``coro``; a cancel through ``token`` interrupts it with CancelledError (E4002)."""
+    if token is None:
+        return await coro
+    token.raise_if_cancelled()
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    remove = token.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if token.cancelled:
+            raise CancelledError(token.reason or "cancelled") from None
+        raise
+    finally:
+        remove()

@@ -1,0 +1,209 @@
+"""The innermost handler: one provider endpoint (manifest + model + base URL + credential).
+
+It encodes the request with the manifest's wire codec, sends it through the
+transport and decodes the answer: the whole response for ``execute``, the stream
+pipeline for ``stream``. Every other layer wraps this one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from ai_lib_python._json import dumps, loads
+from ai_lib_python._version import __version__
+from ai_lib_python.client._context import CallContext
+from ai_lib_python.errors import (
+    AiLibError,
+    ConfigurationError,
+    ProviderError,
+    StreamDecodeError,
+    provider_error,
+)
+from ai_lib_python.pipeline import StreamPlan
+from ai_lib_python.protocol import ProtocolManifest
+from ai_lib_python.transport import HttpResponse, HttpTransport, Timeout
+from ai_lib_python.types import (
+    ChatRequest,
+    ChatResponse,
+    PartialContentDelta,
+    StreamError,
+    StreamEvent,
+    ThinkingDelta,
+    ToolCallStarted,
+)
+from ai_lib_python.wire import decode_response, encode_request
+
+USER_AGENT = f"ai-lib-python/{__version__}"
+_FIRST_TOKEN_EVENTS = (PartialContentDelta, ThinkingDelta, ToolCallStarted)
+
+
+class Endpoint:
+    """Talks to one provider endpoint for one model."""
+
+    def __init__(
+        self,
+        manifest: ProtocolManifest,
+        model: str,
+        *,
+        transport: HttpTransport,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        auth_query: Mapping[str, str],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.model = model
+        self.transport = transport
+        self.base_url = base_url.rstrip("/")
+        self._auth_query = dict(auth_query)
+        self._headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            **auth_headers,
+            **(headers or {}),
+        }
+        self.plan = StreamPlan.for_manifest(manifest)
+        self.name = f"{manifest.id}/{model}"
+
+    # -- shared -------------------------------------------------------------------
+    def _prepare(self, request: ChatRequest) -> tuple[str, dict[str, str], dict[str, str],
+                                                      bytes]:
+        if request.model != self.model:
+            request = request.with_(model=self.model)
+        spec = encode_request(self.manifest, request)
+        path = spec.path
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        headers = self._headers
+        if spec.stream:
+            headers = {**headers, "accept": "text/event-stream"}
+        if spec.headers:
+            headers = {**headers, **spec.headers}
+        query = {**spec.query, **self._auth_query} if self._auth_query else spec.query
+        return url, headers, query, dumps(spec.body)
+
+    def _timeout(self, request: ChatRequest) -> Timeout | None:
+        return Timeout.of(request.timeout) if request.timeout is not None else None
+
+    async def _raise_for_status(self, resp: HttpResponse, ctx: CallContext) -> None:
+        ctx.stats.status = resp.status
+        rid = resp.headers.get("x-request-id") or resp.headers.get("request-id")
+        if rid:
+            ctx.stats.request_id = rid
+        if resp.status < 400:
+            return
+        data = await resp.read(1024 * 1024)
+        try:
+            body: Any = loads(data) if data else None
+        except ValueError:
+            body = data.decode("utf-8", "replace")
+        raise provider_error(
+            status=resp.status, body=body, headers=dict(resp.headers),
+            provider=self.manifest.id, model=self.model,
+            by_error_code=self.manifest.error_by_code,
+            by_http_status=self.manifest.error_by_status,
+        )
+
+    def _stamp(self, ctx: CallContext, streamed: bool) -> None:
+        stats = ctx.stats
+        stats.provider = self.manifest.id
+        stats.model = self.model
+        stats.streamed = streamed
+        stats.target = self.name
+
+    # -- execute ------------------------------------------------------------------
+    async def execute(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
+        if request.stream:
+            request = request.with_(stream=False)
+        url, headers, query, body = self._prepare(request)
+        self._stamp(ctx, False)
+        async with self.transport.open("POST", url, headers=headers, params=query,
+                                       content=body, timeout=self._timeout(request)) as resp:
+            await self._raise_for_status(resp, ctx)
+            data = await resp.read(self.transport.max_response_bytes)
+        try:
+            parsed = loads(data)
+        except ValueError as exc:
+            raise StreamDecodeError(
+                f"{self.manifest.id} returned a body that is not JSON ({exc}): "
+                f"{data[:200].decode('utf-8', 'replace')!r}") from None
+        if isinstance(parsed, dict) and "error" in parsed and not any(
+            k in parsed for k in ("choices", "candidates", "content", "message")
+        ):
+            raise provider_error(status=ctx.stats.status, body=parsed,
+                                 provider=self.manifest.id, model=self.model,
+                                 by_error_code=self.manifest.error_by_code,
+                                 by_http_status=self.manifest.error_by_status)
+        response = decode_response(self.manifest, parsed)
+        response.stats = ctx.stats
+        if ctx.stats.request_id is None:
+            ctx.stats.request_id = response.id
+        return response
+
+    # -- stream -------------------------------------------------------------------
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+        if not request.stream:
+            request = request.with_(stream=True)
+        url, headers, query, body = self._prepare(request)
+        self._stamp(ctx, True)
+        async with self.transport.open("POST", url, headers=headers, params=query,
+                                       content=body, timeout=self._timeout(request)) as resp:
+            await self._raise_for_status(resp, ctx)
+            ctype = resp.headers.get("content-type", "")
+            fmt = None
+            if ctype.startswith("application/json"):
+                fmt = "json_array"
+            elif "ndjson" in ctype or "jsonl" in ctype:
+                fmt = "json_lines"
+            state = self.plan.new_stream(decoder_format=fmt)
+            ctx.response_factory = state.response
+            limit = self.transport.max_response_bytes
+            first = True
+            async for chunk in resp.chunks():
+                if limit is not None and resp.received_bytes > limit:
+                    raise StreamDecodeError(
+                        f"stream larger than the limit of {limit} bytes")
+                events = state.feed(chunk)
+                if events:
+                    if first:
+                        for ev in events:
+                            if isinstance(ev, _FIRST_TOKEN_EVENTS):
+                                ctx.stats.time_to_first_token_ms = (
+                                    time.monotonic() - ctx.started) * 1000.0
+                                first = False
+                                break
+                    for ev in events:
+                        yield ev
+                        if type(ev) is StreamError and state.error is not None:
+                            raise state.error
+            try:
+                tail = state.finish()
+            except StreamDecodeError:
+                if state.error is not None:
+                    raise state.error from None
+                raise
+            for ev in tail:
+                yield ev
+            if state.error is not None:
+                raise state.error
+        if ctx.stats.request_id is None:
+            ctx.stats.request_id = state.response_id
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+def check_model_id(model: str) -> tuple[str, str]:
+    """Split ``provider/model``; the model part may itself contain slashes."""
+    if not isinstance(model, str) or "/" not in model:
+        raise ConfigurationError(
+            f"model id {model!r} must be 'provider/model', e.g. 'openai/gpt-4o'")
+    provider, _, name = model.partition("/")
+    if not provider or not name:
+        raise ConfigurationError(
+            f"model id {model!r} must be 'provider/model', e.g. 'openai/gpt-4o'")
+    return provider, name
+
+
+__all__ = ["AiLibError", "Endpoint", "ProviderError", "check_model_id"]

@@ -1,0 +1,133 @@
+"""ChatStream: an async context manager and async iterator of typed events.
+
+Leaving it early (break, exception, ``CancelToken.cancel()``) closes the chain of
+generators down to the HTTP response, which releases the connection and every
+slot a layer holds. ``stream.response`` is the ChatResponse assembled so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any
+
+from ai_lib_python.client._context import CallContext
+from ai_lib_python.errors import CancelledError
+from ai_lib_python.types import ChatResponse, PartialContentDelta, StreamEvent
+
+
+class ChatStream:
+    """The events of one streamed call."""
+
+    __slots__ = ("_closed", "_ctx", "_done", "_factory", "_gen", "_remove", "_task")
+
+    def __init__(self, factory: Callable[[], AsyncIterator[StreamEvent]], ctx: CallContext) -> None:
+        self._factory = factory
+        self._ctx = ctx
+        self._gen: AsyncIterator[StreamEvent] | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._done = False
+        self._closed = False
+        self._remove: Callable[[], None] | None = None
+
+    # -- context manager ----------------------------------------------------------
+    async def __aenter__(self) -> ChatStream:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    # -- iteration ----------------------------------------------------------------
+    def __aiter__(self) -> ChatStream:
+        return self
+
+    def _start(self) -> AsyncIterator[StreamEvent]:
+        token = self._ctx.cancel
+        if token is not None:
+            token.raise_if_cancelled()
+            self._remove = token.on_cancel(self._on_cancel)
+        gen = self._gen = self._factory()
+        return gen
+
+    def _on_cancel(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+
+    async def __anext__(self) -> StreamEvent:
+        if self._done or self._closed:
+            raise StopAsyncIteration
+        gen = self._gen or self._start()
+        self._task = asyncio.current_task()
+        try:
+            event = await gen.__anext__()
+        except StopAsyncIteration:
+            self._finish()
+            raise
+        except asyncio.CancelledError:
+            token = self._ctx.cancel
+            await self.aclose()
+            if token is not None and token.cancelled:
+                raise CancelledError(token.reason or "stream cancelled") from None
+            raise
+        except BaseException:
+            await self.aclose()
+            raise
+        finally:
+            self._task = None
+        self._ctx.events_yielded += 1
+        return event
+
+    def _finish(self) -> None:
+        self._done = True
+        stats = self._ctx.stats
+        stats.latency_ms = (time.monotonic() - self._ctx.started) * 1000.0
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+    async def aclose(self) -> None:
+        """Stop the stream and close its HTTP response. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+        gen = self._gen
+        if gen is not None:
+            aclose = getattr(gen, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if not self._done:
+            self._ctx.stats.latency_ms = (time.monotonic() - self._ctx.started) * 1000.0
+
+    # -- results ------------------------------------------------------------------
+    @property
+    def response(self) -> ChatResponse:
+        """The response assembled from the events so far (complete once drained)."""
+        factory = self._ctx.response_factory
+        resp = factory() if factory is not None else ChatResponse([])
+        resp.stats = self._ctx.stats
+        return resp
+
+    @property
+    def stats(self) -> Any:
+        return self._ctx.stats
+
+    async def collect(self) -> ChatResponse:
+        """Drain the stream and return the assembled response."""
+        async with self:
+            async for _ in self:
+                pass
+        return self.response
+
+    async def text(self) -> AsyncIterator[str]:
+        """Only the text deltas of the first candidate."""
+        async with self:
+            async for event in self:
+                if type(event) is PartialContentDelta and event.candidate_index == 0:
+                    yield event.content

@@ -1,0 +1,216 @@
+"""HttpTransport: the one httpx.AsyncClient of an AiClient, and the one place that
+turns httpx failures into the library's errors.
+
+The seam for tests is httpx's own: pass any ``httpx.AsyncBaseTransport`` (such as
+``httpx.MockTransport``) as ``transport=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from ai_lib_python.errors import (
+    ConnectError,
+    ConnectTimeoutError,
+    FirstTokenTimeoutError,
+    IdleTimeoutError,
+    TotalTimeoutError,
+    TransportError,
+    redact,
+)
+from ai_lib_python.transport._timeout import Timeout
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128,
+                              keepalive_expiry=30.0)
+
+
+class HttpResponse:
+    """A response whose body is read incrementally; always closed by its owner."""
+
+    __slots__ = ("_first", "_resp", "_timeout", "deadline", "received_bytes", "started")
+
+    def __init__(self, resp: httpx.Response, timeout: Timeout, deadline: float | None,
+                 started: float) -> None:
+        self._resp = resp
+        self._timeout = timeout
+        self.deadline = deadline
+        self.started = started
+        self._first = True
+        self.received_bytes = 0
+
+    @property
+    def status(self) -> int:
+        return self._resp.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self._resp.headers
+
+    @property
+    def url(self) -> str:
+        return str(self._resp.url.copy_with(query=None))
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Body chunks as they arrive, under the first-token, idle and total timeouts."""
+        it = self._resp.aiter_bytes().__aiter__()
+        deadline = self.deadline
+        while True:
+            try:
+                if self._first and self._timeout.first_token is not None:
+                    limit = self._timeout.first_token
+                    if deadline is not None:
+                        limit = min(limit, max(0.0, deadline - time.monotonic()))
+                    chunk = await asyncio.wait_for(it.__anext__(), limit)
+                elif deadline is not None and self._timeout.idle is None:
+                    chunk = await asyncio.wait_for(
+                        it.__anext__(), max(0.0, deadline - time.monotonic()))
+                else:
+                    chunk = await it.__anext__()
+            except StopAsyncIteration:
+                return
+            except asyncio.TimeoutError:
+                raise self._timeout_error() from None
+            except httpx.HTTPError as exc:
+                raise convert_error(exc, first=self._first, url=self.url,
+                                    timeout=self._timeout) from None
+            if deadline is not None and time.monotonic() > deadline:
+                raise TotalTimeoutError(
+                    f"the call exceeded its total timeout of {self._timeout.total}s",
+                    url=self.url)
+            self._first = False
+            self.received_bytes += len(chunk)
+            yield chunk
+
+    def _timeout_error(self) -> TransportError:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return TotalTimeoutError(
+                f"the call exceeded its total timeout of {self._timeout.total}s", url=self.url)
+        if self._first:
+            return FirstTokenTimeoutError(
+                f"no response within the first-token timeout of {self._timeout.first_token}s",
+                url=self.url)
+        return IdleTimeoutError(
+            f"the stream was idle longer than {self._timeout.idle}s", url=self.url)
+
+    async def read(self, limit: int | None = None) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.chunks():
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise TransportError(f"response body larger than the limit of {limit} bytes",
+                                     url=self.url)
+        return b"".join(parts)
+
+    async def aclose(self) -> None:
+        await self._resp.aclose()
+
+
+def convert_error(exc: BaseException, *, first: bool, url: str | None,
+                  timeout: Timeout) -> TransportError:
+    """The only conversion of httpx failures into library errors."""
+    text = redact(str(exc) or type(exc).__name__)
+    if isinstance(exc, httpx.ConnectTimeout):
+        err: TransportError = ConnectTimeoutError(
+            f"connecting took longer than {timeout.connect}s: {text}", url=url)
+    elif isinstance(exc, httpx.PoolTimeout):
+        err = ConnectTimeoutError(f"no free connection in the pool: {text}", url=url)
+    elif isinstance(exc, httpx.ReadTimeout):
+        if first:
+            err = FirstTokenTimeoutError(
+                f"no response within {timeout.first_token}s: {text}", url=url)
+        else:
+            err = IdleTimeoutError(f"the stream was idle longer than {timeout.idle}s", url=url)
+    elif isinstance(exc, httpx.TimeoutException):
+        err = TotalTimeoutError(f"timed out: {text}", url=url)
+    elif isinstance(exc, httpx.ConnectError):
+        err = ConnectError(f"could not connect: {text}", url=url)
+    elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        err = ConnectError(f"the connection was lost: {text}", url=url)
+    else:
+        err = TransportError(f"HTTP transport failed: {text}", url=url)
+    return err
+
+
+class HttpTransport:
+    """Owns one ``httpx.AsyncClient``; closes only what it created."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        limits: httpx.Limits | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = 64 * 1024 * 1024,
+    ) -> None:
+        self.timeout = timeout or Timeout()
+        self.max_response_bytes = max_response_bytes
+        t = self.timeout
+        self._owns = client is None
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=t.connect, read=t.idle, write=t.idle, pool=t.connect),
+            limits=limits or DEFAULT_LIMITS,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=transport is None,
+        )
+        self.closed = False
+
+    @asynccontextmanager
+    async def open(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        timeout: Timeout | None = None,
+    ) -> AsyncIterator[HttpResponse]:
+        """Send a request and yield the response with its body unread; always closes it."""
+        t = timeout or self.timeout
+        started = time.monotonic()
+        deadline = started + t.total if t.total is not None else None
+        ext: dict[str, Any] = {}
+        if timeout is not None:
+            ext["timeout"] = {"connect": t.connect, "read": t.idle, "write": t.idle,
+                              "pool": t.connect}
+        request = self._client.build_request(method, url, headers=headers, params=params,
+                                             content=content, extensions=ext or None)
+        try:
+            send = self._client.send(request, stream=True)
+            limit = t.first_token
+            if deadline is not None:
+                limit = t.total if limit is None else min(limit, t.total or limit)
+            resp = await (asyncio.wait_for(send, limit) if limit is not None else send)
+        except asyncio.TimeoutError:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TotalTimeoutError(
+                    f"the call exceeded its total timeout of {t.total}s",
+                    url=str(request.url.copy_with(query=None))) from None
+            raise FirstTokenTimeoutError(
+                f"no response within the first-token timeout of {t.first_token}s",
+                url=str(request.url.copy_with(query=None))) from None
+        except httpx.HTTPError as exc:
+            raise convert_error(exc, first=True, url=str(request.url.copy_with(query=None)),
+                                timeout=t) from None
+        wrapped = HttpResponse(resp, t, deadline, started)
+        try:
+            yield wrapped
+        finally:
+            await resp.aclose()
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._owns:
+            await self._client.aclose()
