@@ -3,12 +3,13 @@ execution path; it owns its HTTP client and closes only what it created."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from ai_lib_python.client._assemble import Executor, Layer, Target, assemble
 from ai_lib_python.client._builder import ChatRequestBuilder
 from ai_lib_python.client._context import CallContext, CancelToken, ChatHandler, run_cancellable
 from ai_lib_python.client._endpoint import Endpoint, check_model_id
@@ -72,9 +73,13 @@ class AiClient:
     ...     resp = await client.chat().user("2+2?").execute()
     """
 
-    def __init__(self, handler: ChatHandler, endpoint: Endpoint) -> None:
+    def __init__(self, handler: ChatHandler, endpoint: Endpoint,
+                 transport: HttpTransport | None = None,
+                 targets: Sequence[Endpoint] = ()) -> None:
         self._handler = handler
         self._endpoint = endpoint
+        self._transport = transport or endpoint.transport
+        self._targets = tuple(targets) or (endpoint,)
         self._closed = False
 
     # -- construction -------------------------------------------------------------
@@ -93,6 +98,9 @@ class AiClient:
         http_client: httpx.AsyncClient | None = None,
         limits: httpx.Limits | None = None,
         max_response_bytes: int | None = 64 * 1024 * 1024,
+        fallbacks: Sequence[str | Target] = (),
+        executor: Executor | None = None,
+        layers: Sequence[Layer] = (),
     ) -> AiClient:
         """Create a client for ``"provider/model"`` (e.g. ``"anthropic/claude-sonnet-4"``).
 
@@ -109,10 +117,21 @@ class AiClient:
             endpoint = await build_endpoint(
                 model, transport=http, api_key=api_key, base_url=base_url,
                 manifest=manifest, loader=loader, headers=headers)
+            targets = [endpoint]
+            for fb in fallbacks:
+                t = fb if isinstance(fb, Target) else Target(fb)
+                targets.append(await build_endpoint(
+                    t.model, transport=http, api_key=t.api_key, base_url=t.base_url,
+                    loader=loader, headers=t.headers or headers))
+            if len(targets) > 1 and executor is None:
+                from ai_lib_python.resilience import ResilientExecutor
+
+                executor = ResilientExecutor()
+            handler = assemble(targets, executor=executor, layers=layers)
         except BaseException:
             await http.aclose()
             raise
-        return cls(endpoint, endpoint)
+        return cls(handler, endpoint, http, targets)
 
     @classmethod
     def builder(cls) -> AiClientBuilder:
@@ -182,7 +201,10 @@ class AiClient:
         if self._closed:
             return
         self._closed = True
-        await self._handler.aclose()
+        try:
+            await self._handler.aclose()
+        finally:
+            await self._transport.aclose()
 
     async def __aenter__(self) -> AiClient:
         self._check_open()

@@ -86,7 +86,9 @@ async def run_cancellable(coro: Any, token: CancelToken | None) -> Any:
     """Await ``coro``; a cancel through ``token`` interrupts it with CancelledError (E4002)."""
     if token is None:
         return await coro
-    token.raise_if_cancelled()
+    if token.cancelled:
+        coro.close()
+        token.raise_if_cancelled()
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
     remove = token.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))

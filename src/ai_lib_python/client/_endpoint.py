@@ -191,7 +191,7 @@ class Endpoint:
             ctx.stats.request_id = state.response_id
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        """Endpoints share their client's transport, which the client closes."""
 
 
 def check_model_id(model: str) -> tuple[str, str]:

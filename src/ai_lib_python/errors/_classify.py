@@ -32,15 +32,25 @@ def classify(
     by_error_code: Mapping[str, str] | None = None,
     by_http_status: Mapping[str, str] | None = None,
 ) -> StandardCode:
-    """Map a provider failure onto a standard error code."""
-    for key in (provider_code, provider_type):
-        if not key:
-            continue
+    """Map a provider failure onto a standard error code.
+
+    A provider's error *code* is specific (``context_length_exceeded``,
+    ``insufficient_quota``, ``RESOURCE_EXHAUSTED``) and wins over the HTTP status.
+    An error *type* is often generic (OpenAI sends ``invalid_request_error`` with 403
+    and 404 too), so it counts only where the manifest lists it, or where there is no
+    HTTP status to go by (errors inside a 200 stream).
+    """
+    candidates: list[tuple[str, bool]] = []
+    if provider_code:
+        candidates.append((provider_code, True))
+    if provider_type:
+        candidates.append((provider_type, status is None))
+    for key, use_global in candidates:
         if by_error_code and key in by_error_code:
             row = BY_NAME.get(by_error_code[key])
             if row is not None:
                 return row
-        name = PROVIDER_CODES.get(key)
+        name = PROVIDER_CODES.get(key) if use_global else None
         if name is not None:
             return BY_NAME[name]
     row_from_status: StandardCode | None = None

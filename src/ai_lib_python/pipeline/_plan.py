@@ -452,6 +452,8 @@ class StreamState:
 
     def _final(self, cand: int, raw: str | None, out: list[StreamEvent]) -> None:
         acc = self._cand(cand)
+        if acc.finished and (raw is None or raw == acc.raw_finish_reason):
+            return  # a provider repeating its finish chunk (OpenRouter does) emits once
         if raw is not None:
             acc.raw_finish_reason = raw
         self._close_tools(acc, out)
