@@ -91,7 +91,10 @@ async def run_cancellable(coro: Any, token: CancelToken | None) -> Any:
         token.raise_if_cancelled()
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
-    remove = token.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))
+    def interrupt() -> None:
+        loop.call_soon_threadsafe(task.cancel)
+
+    remove = token.on_cancel(interrupt)
     try:
         return await task
     except asyncio.CancelledError:

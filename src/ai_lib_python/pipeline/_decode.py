@@ -40,69 +40,83 @@ def _parse(data: bytes) -> Any:
 
 class SseDecoder:
     """Server-sent events: ``data:`` lines (joined), ``event:`` names, comments,
-    keep-alives, LF or CRLF line ends. A frame is dispatched at each blank line."""
+    keep-alives, LF or CRLF line ends. A frame is dispatched at each blank line.
 
-    __slots__ = ("_buf", "_data", "_done", "_event")
+    The common event, a single ``data:`` line, takes a fast path: one split of the
+    buffer into events and one slice per event.
+    """
+
+    __slots__ = ("_buf", "_done")
 
     def __init__(self, *, done_signal: str | None = "[DONE]") -> None:
         self._buf = b""
-        self._data: list[bytes] = []
-        self._event: bytes | None = None
         self._done = done_signal.encode() if done_signal else None
 
     def feed(self, chunk: bytes) -> list[Any]:
         buf = self._buf + chunk if self._buf else chunk
-        lines = buf.split(b"\n")
-        self._buf = lines.pop()
+        if b"\r" in buf:
+            if buf.endswith(b"\r"):  # a CRLF may be split across chunks
+                self._buf = b"\r"
+                buf = buf[:-1]
+            else:
+                self._buf = b""
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if self._buf:
+                events = buf.split(b"\n\n")
+                self._buf = events.pop() + self._buf
+                return self._events(events)
+        events = buf.split(b"\n\n")
+        self._buf = events.pop()
+        return self._events(events)
+
+    def _events(self, events: list[bytes]) -> list[Any]:
         out: list[Any] = []
-        data = self._data
-        for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if not line:
-                if data:
-                    self._dispatch(out)
-                    data = self._data
-                self._event = None
+        done = self._done
+        for ev in events:
+            event: bytes | None = None
+            if ev[:6] == b"data: " and b"\n" not in ev:
+                data = ev[6:]
+            else:
+                slow, event = self._slow(ev)
+                if slow is None:
+                    continue
+                data = slow
+            if done is not None and data == done:
+                out.append(DONE)
                 continue
-            first = line[0]
-            if first == 100 and line.startswith(b"data:"):  # b"d"
-                value = line[5:]
-                if value.startswith(b" "):
-                    value = value[1:]
-                data.append(value)
-            elif first == 58:  # b":" comment / keep-alive
-                continue
-            elif line.startswith(b"event:"):
-                self._event = line[6:].strip()
-            # id:, retry: and unknown fields are ignored, as the SSE spec says.
+            frame = _parse(data)
+            if event == b"error" and isinstance(frame, dict) and "error" not in frame:
+                frame = {"type": "error", "error": frame}
+            out.append(frame)
         return out
 
-    def _dispatch(self, out: list[Any]) -> None:
-        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
-        self._data = []
-        if self._done is not None and data.strip() == self._done:
-            out.append(DONE)
-            return
-        if not data.strip():
-            return
-        frame = _parse(data)
-        if self._event == b"error" and isinstance(frame, dict) and "error" not in frame:
-            frame = {"type": "error", "error": frame}
-        out.append(frame)
+    @staticmethod
+    def _slow(ev: bytes) -> tuple[bytes | None, bytes | None]:
+        data: list[bytes] = []
+        event = None
+        for line in ev.split(b"\n"):
+            if not line or line[0] == 58:  # blank (leading newlines) or ":" comment
+                continue
+            if line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+            elif line.startswith(b"event:"):
+                event = line[6:].strip()
+            # id:, retry: and unknown fields are ignored, as the SSE spec says.
+        if not data:
+            return None, event
+        joined = data[0] if len(data) == 1 else b"\n".join(data)
+        if not joined.strip():
+            return None, event
+        return joined.strip() if joined.strip() == b"[DONE]" else joined, event
 
     def close(self) -> list[Any]:
-        out: list[Any] = []
-        if self._buf.strip():
-            # A last event without its blank line: accept it when it is complete JSON.
-            line = self._buf.rstrip(b"\r")
-            self._buf = b""
-            if line.startswith(b"data:"):
-                value = line[5:].lstrip(b" ")
-                self._data.append(value)
-        if self._data:
-            self._dispatch(out)
-        return out
+        rest, self._buf = self._buf, b""
+        rest = rest.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip(b"\n")
+        if not rest:
+            return []
+        # A last event without its blank line: accept it when it is complete.
+        return self._events([rest])
 
 
 class JsonLinesDecoder:

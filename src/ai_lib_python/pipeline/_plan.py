@@ -13,17 +13,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ai_lib_python.errors import ProviderError, StreamDecodeError, provider_error
+from ai_lib_python.errors import ProtocolError, ProviderError, StreamDecodeError, provider_error
 from ai_lib_python.pipeline._accumulate import CandidateAccumulator, normalize_finish
 from ai_lib_python.pipeline._decode import DONE, FrameDecoder, make_decoder
 from ai_lib_python.protocol._expr import (
-    MISSING,
+    CodeGen,
     Condition,
-    Getter,
     PathNode,
     Step,
     compile_condition,
-    compile_path,
     parse_expression,
     parse_path,
     path_text,
@@ -78,25 +76,6 @@ class StreamSpec:
     error_by_status: Mapping[str, str] | None = None
 
 
-_FieldFn = Callable[[Any, Any], Any]
-
-
-def _field_fn(value: Any) -> _FieldFn:
-    if isinstance(value, str) and value[:1] in ("$", "@"):
-        getter: Getter = compile_path(value).get
-
-        def get(root: Any, cur: Any) -> Any:
-            v = getter(root, cur)
-            return None if v is MISSING else v
-
-        return get
-
-    def const(root: Any, cur: Any) -> Any:
-        return value
-
-    return const
-
-
 def _wild_prefix(node: PathNode) -> tuple[Step, ...] | None:
     last = None
     for i, step in enumerate(node.steps):
@@ -143,12 +122,108 @@ def _infer_foreach(rule: RuleSpec) -> RuleSpec:
     return RuleSpec(match, rule.emit, fields, path_text(PathNode("$", common)))
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    emit: str
-    cond: Condition
-    foreach: Callable[[Any, Any], list[Any]] | None
-    fields: tuple[tuple[str, _FieldFn], ...]
+# Per emit: the handler method of StreamState and its parameters, each with the
+# manifest field names that feed it (v1 and v2 spellings).
+_HANDLERS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
+    "PartialContentDelta": ("on_content", (("content",),)),
+    "ThinkingDelta": ("on_thinking", (("thinking",), ("signature",), ("redacted",),
+                                      ("new_block",))),
+    "ToolCallStarted": ("on_tool_started", (("tool_call_id", "id"), ("tool_name", "name"),
+                                            ("index",), ("arguments",), ("signature",))),
+    "PartialToolCall": ("on_tool_partial", (("arguments",), ("index",),
+                                            ("tool_call_id", "id"), ("tool_calls",))),
+    "ToolCallEnded": ("on_tool_ended", (("index",), ("tool_call_id", "id"))),
+    "Metadata": ("on_metadata", (("usage",), ("model",), ("response_id",),
+                                 ("stop_reason", "finish_reason"))),
+    "UsageReport": ("on_metadata", (("usage",), ("model",), ("response_id",),
+                                    ("stop_reason", "finish_reason"))),
+    "FinalCandidate": ("on_final", (("finish_reason",), ("candidate_index",))),
+    "StreamEnd": ("on_end", (("finish_reason",),)),
+}
+
+
+def _field_source(gen: CodeGen, value: Any) -> str:
+    if isinstance(value, str) and value[:1] in ("$", "@"):
+        return gen.value(value)
+    return gen.const(value)
+
+
+def compile_event_map(
+    provider: str,
+    rules: Sequence[RuleSpec],
+    *,
+    selector: str | None = None,
+    stop: str | None = None,
+    fan_key: str | None = None,
+    fan_id: str = "index",
+) -> tuple[Callable[..., None], Callable[..., None]]:
+    """Compile a manifest's stream handling into two generated functions.
+
+    ``process(st, frame, out)`` applies the frame selector and the stop condition,
+    takes the single-candidate fast path, and evaluates every event-map rule in
+    order, calling the StreamState handler of each rule that matches with its
+    fields as positional arguments; frames with several candidates go to
+    ``st.fan_out``. ``map(st, frame, cand, out)`` evaluates the rules alone, for one
+    candidate's sub-frame. Root paths are read once per frame into locals.
+    """
+    gen = CodeGen()
+    gen.inline_root = True
+    rules_src: list[str] = ["    cur = root"]
+    for raw in rules:
+        if raw.emit not in EMITS:
+            raise ProtocolError(
+                f"unknown event type {raw.emit!r}; expected one of {sorted(EMITS)}",
+                source=provider, path="streaming.event_map",
+            )
+        rule = _infer_foreach(raw)
+        cond = gen.condition(rule.match)
+        if rule.emit == "StreamError":
+            items = ", ".join(f"{k!r}: {_field_source(gen, v)}" for k, v in rule.fields.items())
+            call = f"st.on_error({{{items}}}, out)"
+        else:
+            method, params = _HANDLERS[rule.emit]
+            args = []
+            for names in params:
+                src = "None"
+                for name in names:
+                    if name in rule.fields:
+                        src = _field_source(gen, rule.fields[name])
+                        break
+                args.append(src)
+            call = f"st.{method}({', '.join(args)}, cand, out)"
+        if rule.foreach:
+            rules_src += [f"    for cur in {gen.find_source(rule.foreach)}:",
+                          f"        if {cond}:", f"            {call}", "    cur = root"]
+        else:
+            rules_src += [f"    if {cond}:", f"        {call}"]
+    map_preamble = list(gen.preamble)
+    head: list[str] = ["    cur = root"]
+    if selector:
+        head += [f"    if not {gen.condition(selector)}:", "        return None"]
+    if stop:
+        head += [f"    if not st.completed and {gen.condition(stop)}:",
+                 "        st.completed = True"]
+    if fan_key:
+        arr = gen.value(f"$.{fan_key}") if fan_key.isidentifier() else "None"
+        head += [
+            f"    _arr = {arr}",
+            "    if type(_arr) is list and len(_arr) > 1:",
+            "        st.fan_out(root, _arr, out)",
+            "        return None",
+            "    cand = 0",
+            "    if type(_arr) is list and _arr and type(_arr[0]) is dict:",
+            f"        cand = _arr[0].get({fan_id!r}, 0)",
+            "        if type(cand) is not int:",
+            "            cand = 0",
+        ]
+    else:
+        head.append("    cand = 0")
+    source = "\n".join([
+        "def _process(st, root, out):", *gen.preamble, *head, *rules_src, "    return None",
+        "", "def _map(st, root, cand, out):", *map_preamble, *rules_src, "    return None",
+    ])
+    namespace = gen.build_module(source)
+    return namespace["_process"], namespace["_map"]
 
 
 class StreamPlan:
@@ -163,27 +238,8 @@ class StreamPlan:
             compile_condition(spec.stop_condition) if spec.stop_condition else None
         )
         self.termination = dict(spec.termination or {})
-        rules: list[_Rule] = []
-        for raw in spec.rules:
-            if raw.emit not in EMITS:
-                from ai_lib_python.errors import ProtocolError
-
-                raise ProtocolError(
-                    f"unknown event type {raw.emit!r}; expected one of {sorted(EMITS)}",
-                    source=spec.provider, path="streaming.event_map",
-                )
-            rule = _infer_foreach(raw)
-            rules.append(
-                _Rule(
-                    rule.emit,
-                    compile_condition(rule.match),
-                    compile_path(rule.foreach).find if rule.foreach else None,
-                    tuple((k, _field_fn(v)) for k, v in rule.fields.items()),
-                )
-            )
-        self.rules = tuple(rules)
         self.fan_key: str | None = None
-        self.fan_id: str | None = None
+        self.fan_id: str = "index"
         if spec.candidate_path:
             node = parse_path(spec.candidate_path)
             steps = node.steps
@@ -191,6 +247,9 @@ class StreamPlan:
                 self.fan_key = str(steps[0].key)
                 if len(steps) == 3 and steps[2].kind == "key":
                     self.fan_id = str(steps[2].key)
+        self.process, self.map_frame = compile_event_map(
+            spec.provider, spec.rules, selector=spec.frame_selector,
+            stop=spec.stop_condition, fan_key=self.fan_key, fan_id=self.fan_id)
 
     @classmethod
     def for_manifest(cls, manifest: Any) -> StreamPlan:
@@ -208,6 +267,13 @@ class StreamPlan:
         return StreamState(self, decoder_format=decoder_format)
 
 
+_DEFAULT_USAGE_PATHS = {
+    "openai_style": "$.usage",
+    "gemini_style": "$.usageMetadata",
+    "cohere_v2": "$.delta.usage",
+}
+
+
 def stream_spec_of(manifest: Any) -> StreamSpec:
     """Read the streaming block of a manifest through its normalized accessors."""
     s = getattr(manifest, "streaming", None)
@@ -219,6 +285,14 @@ def stream_spec_of(manifest: Any) -> StreamSpec:
     fan = None
     if candidate is not None and getattr(candidate, "fan_out", True):
         fan = getattr(candidate, "candidate_id_path", None)
+    if not any(r.emit in ("Metadata", "UsageReport") for r in rules):
+        # Usage is where the manifest says, else where the wire format puts it.
+        path = (getattr(s, "usage_path", None) or getattr(s, "extra_metadata_path", None)
+                if s is not None else None) or _DEFAULT_USAGE_PATHS.get(
+                    str(getattr(manifest, "payload_format", "")))
+        if path:
+            path = path if path.startswith("$") else "$." + path
+            rules.append(RuleSpec(f"exists({path})", "Metadata", {"usage": path}))
     fmt = getattr(decoder, "format", None) if decoder is not None else None
     done = getattr(decoder, "done_signal", None) if decoder is not None else None
     return StreamSpec(
@@ -287,7 +361,8 @@ class StreamState:
         out: list[StreamEvent] = []
         for frame in self._decoder.close():
             self._frame(frame, out)
-        if strict and not (self.done or self.completed or self.error is not None):
+        if strict and not (self.done or self.completed or self._ended
+                           or self.error is not None):
             raise StreamDecodeError(
                 f"{self._plan.spec.provider} stream ended before it was complete "
                 f"(no done signal or final frame after {self.frames} frames)"
@@ -306,116 +381,83 @@ class StreamState:
         if frame is DONE:
             self.done = True
             return
-        plan = self._plan
         self.frames += 1
-        if plan.selector is not None and not plan.selector(frame, frame):
-            return
-        if plan.stop is not None and not self.completed and plan.stop(frame, frame):
-            self.completed = True
-        key = plan.fan_key
-        if key is not None and type(frame) is dict:
-            arr = frame.get(key)
-            if type(arr) is list and arr:
-                if len(arr) == 1:
-                    el = arr[0]
-                    idx = el.get(plan.fan_id or "index", 0) if type(el) is dict else 0
-                    self._map(frame, idx if type(idx) is int else 0, out)
-                    return
-                for pos, el in enumerate(arr):
-                    sub = dict(frame)
-                    sub[key] = [el]
-                    idx = el.get(plan.fan_id or "index", pos) if type(el) is dict else pos
-                    self._map(sub, idx if type(idx) is int else pos, out)
-                return
-        self._map(frame, 0, out)
+        self._plan.process(self, frame, out)
+
+    def fan_out(self, frame: dict[str, Any], arr: list[Any], out: list[StreamEvent]) -> None:
+        """A frame carrying several candidates: map one sub-frame per candidate."""
+        key = self._plan.fan_key
+        fan_id = self._plan.fan_id
+        assert key is not None
+        for pos, el in enumerate(arr):
+            sub = dict(frame)
+            sub[key] = [el]
+            idx = el.get(fan_id, pos) if type(el) is dict else pos
+            self._map(sub, idx if type(idx) is int else pos, out)
 
     def _map(self, frame: Any, cand: int, out: list[StreamEvent]) -> None:
-        for rule in self._plan.rules:
-            each = rule.foreach
-            if each is None:
-                if rule.cond(frame, frame):
-                    self._emit(rule, frame, frame, cand, out)
-            else:
-                for el in each(frame, frame):
-                    if rule.cond(frame, el):
-                        self._emit(rule, frame, el, cand, out)
+        self._plan.map_frame(self, frame, cand, out)
 
-    # -- event construction -------------------------------------------------------
-    def _emit(self, rule: _Rule, root: Any, cur: Any, cand: int,
-              out: list[StreamEvent]) -> None:
-        f = {name: fn(root, cur) for name, fn in rule.fields}
-        emit = rule.emit
-        if emit == "PartialContentDelta":
-            text = f.get("content")
-            if isinstance(text, str) and text:
-                self._cand(cand).text(text)
-                out.append(PartialContentDelta(text, cand))
-        elif emit == "ThinkingDelta":
-            text = f.get("thinking")
-            text = text if isinstance(text, str) else ""
-            sig = f.get("signature")
-            red = f.get("redacted")
-            sig = sig if isinstance(sig, str) and sig else None
-            red = red if isinstance(red, str) and red else None
-            new_block = bool(f.get("new_block"))
-            if text or sig or red or new_block:
-                self._cand(cand).thinking(text, sig, red, new_block)
-                if text or sig or red:
-                    out.append(ThinkingDelta(text, cand, sig, red))
-        elif emit == "ToolCallStarted":
-            self._tool_started(f, cand, out)
-        elif emit == "PartialToolCall":
-            deltas = f.get("tool_calls")
-            if isinstance(deltas, list):  # v2 form: the raw OpenAI tool_calls deltas
-                for d in deltas:
-                    if isinstance(d, dict):
-                        fn = d.get("function") or {}
-                        self._tool_started(
-                            {"tool_call_id": d.get("id"), "tool_name": fn.get("name"),
-                             "index": d.get("index")}, cand, out, only_if_named=True)
-                        args = fn.get("arguments")
-                        if isinstance(args, str) and args:
-                            self._tool_args(args, d.get("index"), d.get("id"), cand, out)
-            else:
-                args = f.get("arguments")
-                if isinstance(args, str) and args:
-                    self._tool_args(args, f.get("index"), f.get("tool_call_id"), cand, out)
-        elif emit == "ToolCallEnded":
-            call = self._cand(cand).tool_end(f.get("index"), f.get("tool_call_id"))
-            if call is not None:
-                out.append(ToolCallEnded(call, f.get("index"), cand))
-        elif emit in ("Metadata", "UsageReport"):
-            self._metadata(f, cand, out)
-        elif emit == "FinalCandidate":
-            raw = f.get("finish_reason")
-            idx = f.get("candidate_index")
-            self._final(cand if not isinstance(idx, int) else idx,
-                        raw if isinstance(raw, str) else None, out)
-        elif emit == "StreamEnd":
-            raw = f.get("finish_reason")
-            if isinstance(raw, str):
-                self._final(cand, raw, out)
-            self._end(out, raw if isinstance(raw, str) else None)
-        elif emit == "StreamError":
-            self._error(f, out)
+    # -- handlers called by the compiled event map ---------------------------------
+    def on_content(self, text: Any, cand: int, out: list[StreamEvent]) -> None:
+        if type(text) is str and text:
+            self._cand(cand).text(text)
+            out.append(PartialContentDelta(text, cand))
 
-    def _tool_started(self, f: Mapping[str, Any], cand: int, out: list[StreamEvent],
-                      only_if_named: bool = False) -> None:
-        call_id = f.get("tool_call_id")
-        name = f.get("tool_name")
-        if only_if_named and not (call_id or name):
-            return
-        index = f.get("index")
-        args = f.get("arguments")
+    def on_thinking(self, text: Any, sig: Any, red: Any, new_block: Any, cand: int,
+                    out: list[StreamEvent]) -> None:
+        text = text if isinstance(text, str) else ""
+        sig = sig if isinstance(sig, str) and sig else None
+        red = red if isinstance(red, str) and red else None
+        if text or sig or red or new_block:
+            self._cand(cand).thinking(text, sig, red, bool(new_block))
+            if text or sig or red:
+                out.append(ThinkingDelta(text, cand, sig, red))
+
+    def on_tool_started(self, call_id: Any, name: Any, index: Any, args: Any, sig: Any,
+                        cand: int, out: list[StreamEvent]) -> None:
         acc = self._cand(cand)
-        tool = acc.tool_start(call_id, name, index, args, f.get("signature"))
+        tool = acc.tool_start(call_id, name, index, args, sig)
         if tool is not None:
             out.append(ToolCallStarted(tool.id, tool.name, index, cand))
         if isinstance(args, dict):  # the call arrived complete
-            call = acc.tool_end(index, call_id if call_id else None) if (
-                index is not None or call_id) else (acc.tools[-1].finish() if acc.tools else None)
-            if call is not None:
-                out.append(ToolCallEnded(call, index, cand))
+            done = acc.tool_end(index, call_id) if (index is not None or call_id) else (
+                acc.tools[-1].finish() if acc.tools else None)
+            if done is not None:
+                out.append(ToolCallEnded(done, index, cand))
+
+    def on_tool_partial(self, args: Any, index: Any, call_id: Any, deltas: Any, cand: int,
+                        out: list[StreamEvent]) -> None:
+        if isinstance(deltas, list):  # v2 form: the raw OpenAI tool_calls deltas
+            for d in deltas:
+                if not isinstance(d, dict):
+                    continue
+                fn = d.get("function") or {}
+                if d.get("id") or fn.get("name"):
+                    self.on_tool_started(d.get("id"), fn.get("name"), d.get("index"), None,
+                                         None, cand, out)
+                piece = fn.get("arguments")
+                if isinstance(piece, str) and piece:
+                    self._tool_args(piece, d.get("index"), d.get("id"), cand, out)
+        elif isinstance(args, str) and args:
+            self._tool_args(args, index, call_id, cand, out)
+
+    def on_tool_ended(self, index: Any, call_id: Any, cand: int, out: list[StreamEvent]) -> None:
+        call = self._cand(cand).tool_end(index, call_id)
+        if call is not None:
+            out.append(ToolCallEnded(call, index, cand))
+
+    def on_final(self, raw: Any, idx: Any, cand: int, out: list[StreamEvent]) -> None:
+        self._final(cand if not isinstance(idx, int) else idx,
+                    raw if isinstance(raw, str) else None, out)
+
+    def on_end(self, raw: Any, cand: int, out: list[StreamEvent]) -> None:
+        if isinstance(raw, str):
+            self._final(cand, raw, out)
+        self._end(out, raw if isinstance(raw, str) else None)
+
+    def on_error(self, fields: dict[str, Any], out: list[StreamEvent]) -> None:
+        self._error(fields, out)
 
     def _tool_args(self, fragment: str, index: Any, call_id: Any, cand: int,
                    out: list[StreamEvent]) -> None:
@@ -425,21 +467,18 @@ class StreamState:
             out.append(ToolCallStarted(created.id, created.name, index, cand))
         out.append(PartialToolCall(fragment, index, call_id, cand))
 
-    def _metadata(self, f: Mapping[str, Any], cand: int, out: list[StreamEvent]) -> None:
-        raw = f.get("usage")
+    def on_metadata(self, raw: Any, model: Any, rid: Any, stop: Any, cand: int,
+                    out: list[StreamEvent]) -> None:
         usage = None
         if isinstance(raw, dict):
             merged = dict(self._raw_usage or {})
             merged.update({k: v for k, v in raw.items() if v is not None})
             self._raw_usage = merged
             usage = normalize_usage(merged)
-        model = f.get("model")
-        rid = f.get("response_id")
         if isinstance(model, str):
             self.model = model
         if isinstance(rid, str):
             self.response_id = rid
-        stop = f.get("stop_reason") or f.get("finish_reason")
         if isinstance(stop, str):
             self._cand(cand).raw_finish_reason = stop
         if usage is not None or isinstance(model, str) or isinstance(rid, str):

@@ -312,13 +312,46 @@ class _Parser:
 # ---------------------------------------------------------------------------------
 # Code generation
 # ---------------------------------------------------------------------------------
-class _Gen:
+class CodeGen:
     """Generates the Python source of one compiled callable."""
 
     def __init__(self) -> None:
         self.consts: dict[str, Any] = {"MISSING": MISSING}
         self.helpers: list[str] = []
         self.n = 0
+        self._memo: dict[tuple[str, PathNode], str] = {}
+        # Inline mode (the event map): root paths are evaluated once per frame into
+        # locals, parents before children, so shared prefixes are walked once.
+        self.inline_root = False
+        self.preamble: list[str] = []
+        self._locals: dict[tuple[Step, ...], str] = {}
+
+    def _local(self, steps: tuple[Step, ...]) -> str:
+        name = self._locals.get(steps)
+        if name is not None:
+            return name
+        if not steps:
+            self._locals[steps] = "root"
+            return "root"
+        parent = self._local(steps[:-1])
+        name = self._locals[steps] = self.fresh("_p")
+        step = steps[-1]
+        if step.kind == "key":
+            self.preamble.append(
+                f"    {name} = {parent}.get({step.key!r}, MISSING) "
+                f"if type({parent}) is dict else MISSING")
+        else:
+            i = step.key
+            self.preamble.append(
+                f"    {name} = {parent}[{i}] if type({parent}) is list and "
+                f"-len({parent}) <= {i} < len({parent}) else MISSING")
+        return name
+
+    def get_expr(self, path: PathNode) -> str:
+        """Source of an expression giving a single-valued path's value or MISSING."""
+        if self.inline_root and path.anchor == "$":
+            return self._local(path.steps)
+        return f"{self.getter(path)}(root, cur)"
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.consts)}"
@@ -331,7 +364,10 @@ class _Gen:
 
     # A single-valued path: a helper function returning the value or MISSING.
     def getter(self, path: PathNode) -> str:
-        name = self.fresh("_g")
+        memo = self._memo.get(("g", path))
+        if memo is not None:
+            return memo
+        name = self._memo[("g", path)] = self.fresh("_g")
         base = "root" if path.anchor == "$" else "cur"
         lines = [f"def {name}(root, cur):", f"    v = {base}"]
         for step in path.steps:
@@ -354,12 +390,30 @@ class _Gen:
         self.helpers.append("\n".join(lines))
         return name
 
-    # A multi-valued path: a helper returning the list of matches.
+    # A multi-valued path: a helper returning the list of matches. The steps before
+    # the first wildcard are direct lookups, so a missing prefix costs almost nothing.
     def finder(self, path: PathNode) -> str:
-        name = self.fresh("_f")
+        memo = self._memo.get(("f", path))
+        if memo is not None:
+            return memo
+        name = self._memo[("f", path)] = self.fresh("_f")
         base = "root" if path.anchor == "$" else "cur"
-        lines = [f"def {name}(root, cur):", f"    vs = [{base}]"]
-        for step in path.steps:
+        steps = list(path.steps)
+        lines = [f"def {name}(root, cur):", f"    v = {base}"]
+        while steps and steps[0].kind in ("key", "index"):
+            step = steps.pop(0)
+            if step.kind == "key":
+                lines += [
+                    "    if type(v) is not dict: return []",
+                    f"    v = v.get({step.key!r}, MISSING)",
+                    "    if v is MISSING: return []",
+                ]
+            else:
+                i = step.key
+                lines += [f"    if type(v) is not list or not (-len(v) <= {i} < len(v)): return []",
+                          f"    v = v[{i}]"]
+        lines.append("    vs = [v]")
+        for step in steps:
             if step.kind == "key":
                 lines += [
                     "    vs = [x[k] for x in vs if type(x) is dict "
@@ -386,9 +440,44 @@ class _Gen:
         self.helpers.append("\n".join(lines))
         return name
 
+    def value(self, text: str) -> str:
+        """Source of an expression giving a path's value, None when absent."""
+        node = _Parser(_normalize_path_text(text)).parse_path_only()
+        if node.wildcard:
+            return f"_first({self.finder(node)}(root, cur))"
+        return f"_n({self.get_expr(node)})"
+
+    def condition(self, text: str) -> str:
+        """Source of a boolean expression for ``text``."""
+        return self.cond(_Parser(text.strip()).parse_expr())
+
+    def find_source(self, text: str) -> str:
+        node = _Parser(_normalize_path_text(text)).parse_path_only()
+        steps = node.steps
+        if (self.inline_root and node.anchor == "$" and steps and steps[-1].kind == "wild"
+                and not any(s.kind in ("wild", "filter") for s in steps[:-1])):
+            v = self._local(steps[:-1])
+            return (f"({v} if type({v}) is list else {v}.values() if type({v}) is dict "
+                    "else ())")
+        return f"{self.finder(node)}(root, root)"
+
+    def build_module(self, source: str) -> dict[str, Any]:
+        """Compile helper functions plus ``source``; return the namespace."""
+        src = "\n\n".join([*self.helpers, source])
+        namespace: dict[str, Any] = dict(self.consts)
+        namespace["_n"] = _null_if_missing
+        namespace["_h"] = _hashable
+        namespace["_first"] = _first_or_none
+        exec(compile(src, "<ai-protocol event map>", "exec"), namespace)
+        return namespace
+
     def cond_fn(self, node: Node) -> str:
-        name = self.fresh("_p")
-        self.helpers.append(f"def {name}(root, cur):\n    return {self.cond(node)}")
+        name = self.fresh("_q")
+        inline, self.inline_root = self.inline_root, False
+        try:
+            self.helpers.append(f"def {name}(root, cur):\n    return {self.cond(node)}")
+        finally:
+            self.inline_root = inline
         return name
 
     def cond(self, node: Node) -> str:
@@ -402,12 +491,12 @@ class _Gen:
         if isinstance(node, Exists):
             if node.path.wildcard:
                 return f"(len({self.finder(node.path)}(root, cur)) > 0)"
-            return f"({self.getter(node.path)}(root, cur) is not MISSING)"
+            return f"({self.get_expr(node.path)} is not MISSING)"
         if isinstance(node, (Truthy, PathNode)):
             path = node.path if isinstance(node, Truthy) else node
             if path.wildcard:
                 return f"any(x is not None for x in {self.finder(path)}(root, cur))"
-            return f"({self.getter(path)}(root, cur) not in (MISSING, None))"
+            return f"({self.get_expr(path)} not in (MISSING, None))"
         if isinstance(node, Compare):
             return self.compare(node)
         raise AssertionError(node)  # pragma: no cover
@@ -418,7 +507,7 @@ class _Gen:
             return self.const(op.value), False
         if op.wildcard:
             return f"{self.finder(op)}(root, cur)", True
-        return f"_n({self.getter(op)}(root, cur))", False
+        return f"_n({self.get_expr(op)})", False
 
     def compare(self, node: Compare) -> str:
         left, left_many = self.operand(node.left)
@@ -438,6 +527,19 @@ class _Gen:
         if right_many:
             return f"any({fn}({left}, b) for b in {right})"
         if node.op in ("==", "!="):
+            lit = node.right if isinstance(node.right, Lit) else (
+                node.left if isinstance(node.left, Lit) else None)
+            other = node.left if lit is node.right else node.right
+            if lit is not None and isinstance(other, PathNode) and not other.wildcard:
+                raw = self.get_expr(other)
+                value = lit.value
+                if value is None:  # a missing value compares as null
+                    if node.op == "==":
+                        return f"({raw} is None or {raw} is MISSING)"
+                    return f"({raw} is not None and {raw} is not MISSING)"
+                if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                    # MISSING never equals a non-null literal: no conversion needed
+                    return f"({raw} {node.op} {value!r})"
             py = "==" if node.op == "==" else "!="
             return f"({left} {py} {right})"
         return f"{fn}({left}, {right})"
@@ -454,6 +556,10 @@ class _Gen:
 
 def _null_if_missing(v: Any) -> Any:
     return None if v is MISSING else v
+
+
+def _first_or_none(vs: list[Any]) -> Any:
+    return vs[0] if vs else None
 
 
 def _hashable(v: Any) -> bool:
@@ -527,11 +633,11 @@ def compile_path(text: str) -> CompiledPath:
     if _EXOTIC.search(text):
         return _compile_jsonpath(text)
     node = _Parser(text).parse_path_only()
-    gen = _Gen()
+    gen = CodeGen()
     if node.wildcard:
         find_name = gen.finder(node)
         find = gen.build(f"{find_name}(root, cur)")
-        gen2 = _Gen()
+        gen2 = CodeGen()
         first = gen2.finder(node)
         get = gen2.build(f"(lambda r: r[0] if r else MISSING)({first}(root, cur))")
     else:
@@ -569,7 +675,7 @@ def _compile_jsonpath(text: str) -> CompiledPath:
 def compile_condition(text: str) -> Condition:
     """Compile a boolean expression; the callable takes ``(root, cur)``."""
     node = _Parser(text.strip()).parse_expr()
-    gen = _Gen()
+    gen = CodeGen()
     fn: Condition = gen.build(gen.cond(node))
     return fn
 
