@@ -91,25 +91,59 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ai_lib_python.client import (
         AiClient as AiClient,
+    )
+    from ai_lib_python.client import (
         AiClientBuilder as AiClientBuilder,
+    )
+    from ai_lib_python.client import (
         CancellableStream as CancellableStream,
+    )
+    from ai_lib_python.client import (
         CancelToken as CancelToken,
+    )
+    from ai_lib_python.client import (
         ChatRequestBuilder as ChatRequestBuilder,
+    )
+    from ai_lib_python.client import (
         ChatStream as ChatStream,
     )
     from ai_lib_python.errors import (
         AiLibError as AiLibError,
+    )
+    from ai_lib_python.errors import (
         CancelledError as CancelledError,
+    )
+    from ai_lib_python.errors import (
         ClientClosedError as ClientClosedError,
+    )
+    from ai_lib_python.errors import (
         ConfigurationError as ConfigurationError,
+    )
+    from ai_lib_python.errors import (
         ConnectError as ConnectError,
+    )
+    from ai_lib_python.errors import (
         ConnectTimeoutError as ConnectTimeoutError,
+    )
+    from ai_lib_python.errors import (
         FirstTokenTimeoutError as FirstTokenTimeoutError,
+    )
+    from ai_lib_python.errors import (
         IdleTimeoutError as IdleTimeoutError,
+    )
+    from ai_lib_python.errors import (
         ProtocolError as ProtocolError,
+    )
+    from ai_lib_python.errors import (
         ProviderError as ProviderError,
+    )
+    from ai_lib_python.errors import (
         StreamDecodeError as StreamDecodeError,
+    )
+    from ai_lib_python.errors import (
         TotalTimeoutError as TotalTimeoutError,
+    )
+    from ai_lib_python.errors import (
         TransportError as TransportError,
     )
     from ai_lib_python.protocol import ProtocolLoader as ProtocolLoader
@@ -117,29 +151,79 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ai_lib_python.transport import Timeout as Timeout
     from ai_lib_python.types import (
         AudioBlock as AudioBlock,
+    )
+    from ai_lib_python.types import (
         CallStats as CallStats,
+    )
+    from ai_lib_python.types import (
         Candidate as Candidate,
+    )
+    from ai_lib_python.types import (
         ChatRequest as ChatRequest,
+    )
+    from ai_lib_python.types import (
         ChatResponse as ChatResponse,
+    )
+    from ai_lib_python.types import (
         ContentBlock as ContentBlock,
+    )
+    from ai_lib_python.types import (
         DocumentBlock as DocumentBlock,
+    )
+    from ai_lib_python.types import (
         FinalCandidate as FinalCandidate,
+    )
+    from ai_lib_python.types import (
         ImageBlock as ImageBlock,
+    )
+    from ai_lib_python.types import (
         Message as Message,
+    )
+    from ai_lib_python.types import (
         Metadata as Metadata,
+    )
+    from ai_lib_python.types import (
         PartialContentDelta as PartialContentDelta,
+    )
+    from ai_lib_python.types import (
         PartialToolCall as PartialToolCall,
+    )
+    from ai_lib_python.types import (
         StreamEnd as StreamEnd,
+    )
+    from ai_lib_python.types import (
         StreamError as StreamError,
+    )
+    from ai_lib_python.types import (
         StreamEvent as StreamEvent,
+    )
+    from ai_lib_python.types import (
         TextBlock as TextBlock,
+    )
+    from ai_lib_python.types import (
         ThinkingBlock as ThinkingBlock,
+    )
+    from ai_lib_python.types import (
         ThinkingDelta as ThinkingDelta,
+    )
+    from ai_lib_python.types import (
         ToolCall as ToolCall,
+    )
+    from ai_lib_python.types import (
         ToolCallEnded as ToolCallEnded,
+    )
+    from ai_lib_python.types import (
         ToolCallStarted as ToolCallStarted,
+    )
+    from ai_lib_python.types import (
         ToolDefinition as ToolDefinition,
+    )
+    from ai_lib_python.types import (
         ToolResultBlock as ToolResultBlock,
+    )
+    from ai_lib_python.types import (
         ToolUseBlock as ToolUseBlock,
+    )
+    from ai_lib_python.types import (
         Usage as Usage,
     )

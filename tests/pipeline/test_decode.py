@@ -79,3 +79,11 @@ def test_sse_decoding_is_linear() -> None:
             count += len(dec.feed(b))
         assert len(dec._buf) < len(line)
     assert count == 2000
+
+
+def test_json_array_split_inside_a_multibyte_character() -> None:
+    data = '[{"text": "Pelé ☕"}]'.encode()
+    cut = data.index("é".encode()) + 1  # between the two bytes of é
+    dec = JsonArrayDecoder()
+    assert dec.feed(data[:cut]) == []
+    assert dec.feed(data[cut:]) == [{"text": "Pelé ☕"}]

@@ -52,7 +52,8 @@ async def run_demo(out: TextIO) -> int:
                             write(event.content)
                 resp = stream.response
                 usage = resp.usage
-                write(f"\n[finish={resp.finish_reason} tokens={usage.total_tokens if usage else '?'}"
+                tokens = usage.total_tokens if usage else "?"
+                write(f"\n[finish={resp.finish_reason} tokens={tokens}"
                       f" latency={resp.stats.latency_ms:.1f}ms"
                       f" ttft={resp.stats.time_to_first_token_ms or 0:.1f}ms]\n")
 

@@ -95,9 +95,10 @@ def _providers(args: argparse.Namespace) -> int:
     table = [(r["id"], r["format"], r["auth"], r["env"], " ".join(r["capabilities"]))
              for r in rows]
     widths = [max(len(h), *(len(str(t[i])) for t in table)) for i, h in enumerate(headers)]
-    out.write("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n")
+    out.write("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n")
     for t in table:
-        out.write("  ".join(str(c).ljust(w) for c, w in zip(t, widths)).rstrip() + "\n")
+        cells = (str(c).ljust(w) for c, w in zip(t, widths, strict=True))
+        out.write("  ".join(cells).rstrip() + "\n")
     out.write(f"\n{len(rows)} providers\n")
     return 0
 

@@ -40,7 +40,9 @@ def _integer(name: str, value: Any, lo: int = 1) -> int:
     return value
 
 
-def as_tool(tool: ToolDefinition | Callable[..., Any] | type[Any] | dict[str, Any]) -> ToolDefinition:
+def as_tool(
+    tool: ToolDefinition | Callable[..., Any] | type[Any] | dict[str, Any],
+) -> ToolDefinition:
     """Accept a ToolDefinition, a typed function, a Pydantic model or an OpenAI-style dict."""
     if isinstance(tool, ToolDefinition):
         return tool

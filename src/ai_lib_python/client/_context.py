@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import os
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -65,7 +64,7 @@ class CallContext:
 
     stats: CallStats
     cancel: CancelToken | None = None
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    call_id: str = field(default_factory=lambda: os.urandom(16).hex())
     started: float = field(default_factory=time.monotonic)
     response_factory: Callable[[], ChatResponse] | None = None
     events_yielded: int = 0
@@ -84,6 +83,8 @@ class ChatHandler(Protocol):
 
 async def run_cancellable(coro: Any, token: CancelToken | None) -> Any:
     """Await ``coro``; a cancel through ``token`` interrupts it with CancelledError (E4002)."""
+    import asyncio  # deferred: importing the package does not need asyncio
+
     if token is None:
         return await coro
     if token.cancelled:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_lib_python._json import dumps, loads
 from ai_lib_python._version import __version__
@@ -18,11 +18,10 @@ from ai_lib_python.errors import (
     AiLibError,
     ConfigurationError,
     ProviderError,
+    ResponseTooLargeError,
     StreamDecodeError,
     provider_error,
 )
-from ai_lib_python.pipeline import StreamPlan
-from ai_lib_python.protocol import ProtocolManifest
 from ai_lib_python.transport import HttpResponse, HttpTransport, Timeout
 from ai_lib_python.types import (
     ChatRequest,
@@ -33,10 +32,14 @@ from ai_lib_python.types import (
     ThinkingDelta,
     ToolCallStarted,
 )
-from ai_lib_python.wire import decode_response, encode_request
+
+if TYPE_CHECKING:
+    from ai_lib_python.protocol import ProtocolManifest
 
 USER_AGENT = f"ai-lib-python/{__version__}"
 _FIRST_TOKEN_EVENTS = (PartialContentDelta, ThinkingDelta, ToolCallStarted)
+RESPONSE_HEADERS = "http.response_headers"
+"""``CallContext.attributes`` key: the headers of the latest HTTP response (rate limits)."""
 
 
 class Endpoint:
@@ -64,6 +67,13 @@ class Endpoint:
             **auth_headers,
             **(headers or {}),
         }
+        # Imported here, not at module level: `from ai_lib_python import AiClient` stays
+        # light, and a client that exists has already paid for its manifest.
+        from ai_lib_python.pipeline import StreamPlan
+        from ai_lib_python.wire import decode_response, encode_request
+
+        self._encode = encode_request
+        self._decode = decode_response
         self.plan = StreamPlan.for_manifest(manifest)
         self.name = f"{manifest.id}/{model}"
 
@@ -72,7 +82,7 @@ class Endpoint:
                                                       bytes]:
         if request.model != self.model:
             request = request.with_(model=self.model)
-        spec = encode_request(self.manifest, request)
+        spec = self._encode(self.manifest, request)
         path = spec.path
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         headers = self._headers
@@ -88,6 +98,7 @@ class Endpoint:
 
     async def _raise_for_status(self, resp: HttpResponse, ctx: CallContext) -> None:
         ctx.stats.status = resp.status
+        ctx.attributes[RESPONSE_HEADERS] = resp.headers
         rid = resp.headers.get("x-request-id") or resp.headers.get("request-id")
         if rid:
             ctx.stats.request_id = rid
@@ -135,7 +146,7 @@ class Endpoint:
                                  provider=self.manifest.id, model=self.model,
                                  by_error_code=self.manifest.error_by_code,
                                  by_http_status=self.manifest.error_by_status)
-        response = decode_response(self.manifest, parsed)
+        response = self._decode(self.manifest, parsed)
         response.stats = ctx.stats
         if ctx.stats.request_id is None:
             ctx.stats.request_id = response.id
@@ -162,8 +173,8 @@ class Endpoint:
             first = True
             async for chunk in resp.chunks():
                 if limit is not None and resp.received_bytes > limit:
-                    raise StreamDecodeError(
-                        f"stream larger than the limit of {limit} bytes")
+                    raise ResponseTooLargeError(
+                        f"stream larger than the limit of {limit} bytes", limit=limit)
                 events = state.feed(chunk)
                 if events:
                     if first:
@@ -189,6 +200,36 @@ class Endpoint:
                 raise state.error
         if ctx.stats.request_id is None:
             ctx.stats.request_id = state.response_id
+
+    # -- other operations -----------------------------------------------------------
+    async def post_json(self, op: str, body: Any, ctx: CallContext, *,
+                        timeout: Timeout | None = None) -> Any:
+        """POST ``body`` to the manifest's endpoint for operation ``op`` (``embeddings``
+        ...) with this endpoint's URL, credential and error handling; return the JSON."""
+        spec = self.manifest.endpoint(op)
+        if spec is None:
+            raise ConfigurationError(
+                f"provider {self.manifest.id!r} declares no {op!r} endpoint",
+                hint=f"add endpoints.{op} to the manifest")
+        path = spec.path.replace("{model}", self.model)
+        query: dict[str, str] = {}
+        if "?" in path:
+            path, _, qs = path.partition("?")
+            query = {k: v for k, _, v in (p.partition("=") for p in qs.split("&")) if k}
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        ctx.stats.provider = self.manifest.id
+        ctx.stats.model = self.model
+        ctx.stats.target = self.name
+        async with self.transport.open(spec.method, url, headers=self._headers,
+                                       params={**query, **self._auth_query},
+                                       content=dumps(body), timeout=timeout) as resp:
+            await self._raise_for_status(resp, ctx)
+            data = await resp.read(self.transport.max_response_bytes)
+        try:
+            return loads(data)
+        except ValueError as exc:
+            raise StreamDecodeError(
+                f"{self.manifest.id} returned a body that is not JSON ({exc})") from None
 
     async def aclose(self) -> None:
         """Endpoints share their client's transport, which the client closes."""

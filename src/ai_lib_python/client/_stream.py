@@ -7,15 +7,28 @@ slot a layer holds. ``stream.response`` is the ChatResponse assembled so far.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_lib_python.client._context import CallContext
 from ai_lib_python.errors import CancelledError
 from ai_lib_python.types import ChatResponse, PartialContentDelta, StreamEvent
+
+if TYPE_CHECKING:
+    import asyncio
+
+
+_ASYNCIO: Any = None
+
+
+def _load_asyncio() -> Any:
+    global _ASYNCIO
+    import asyncio  # deferred: importing the package does not need asyncio
+
+    _ASYNCIO = asyncio
+    return asyncio
 
 
 class ChatStream:
@@ -61,13 +74,14 @@ class ChatStream:
         if self._done or self._closed:
             raise StopAsyncIteration
         gen = self._gen or self._start()
-        self._task = asyncio.current_task()
+        aio = _ASYNCIO or _load_asyncio()
+        self._task = aio.current_task()
         try:
             event = await gen.__anext__()
         except StopAsyncIteration:
             self._finish()
             raise
-        except asyncio.CancelledError:
+        except aio.CancelledError:
             token = self._ctx.cancel
             await self.aclose()
             if token is not None and token.cancelled:

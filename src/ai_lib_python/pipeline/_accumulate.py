@@ -9,7 +9,7 @@ and joined once when a call ends: assembly is linear in the input size.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from typing import Any
 
 from ai_lib_python.types import (
@@ -125,7 +125,7 @@ class CandidateAccumulator:
             tool = self._by_key.get(("id", call_id))
         created = tool is None
         if tool is None:
-            tool = _Tool(str(call_id) if call_id else f"call_{uuid.uuid4().hex[:24]}",
+            tool = _Tool(str(call_id) if call_id else f"call_{os.urandom(12).hex()}",
                          str(name) if name else "")
             self.tools.append(tool)
             self._blocks.append(["tool", tool, None, None])

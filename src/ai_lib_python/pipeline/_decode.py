@@ -141,11 +141,13 @@ class JsonLinesDecoder:
 class JsonArrayDecoder:
     """A JSON array streamed element by element (Gemini without ``alt=sse``)."""
 
-    __slots__ = ("_buf", "_closed", "_decoder", "_started")
+    __slots__ = ("_buf", "_closed", "_decoder", "_started", "_utf8")
 
     def __init__(self) -> None:
+        import codecs
         import json
 
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._decoder = json.JSONDecoder()
         self._buf = ""
         self._started = False
@@ -153,7 +155,7 @@ class JsonArrayDecoder:
 
     def feed(self, chunk: bytes) -> list[Any]:
         try:
-            self._buf += chunk.decode("utf-8")
+            self._buf += self._utf8.decode(chunk)
         except UnicodeDecodeError as exc:
             raise StreamDecodeError(f"invalid UTF-8 in stream: {exc}") from None
         out: list[Any] = []

@@ -520,7 +520,7 @@ class StreamState:
         body = {"error": err} if err is not None else {"error": dict(f)}
         status = None
         if isinstance(err, dict):
-            code = err.get("code")
+            code = err.get("status_code", err.get("code"))
             if isinstance(code, int) and 400 <= code < 600:
                 status = code
             elif isinstance(code, str) and code.isdigit():

@@ -795,6 +795,9 @@ class ProtocolManifest(_Section):
     parameter_mappings: dict[str, str] = Field(default_factory=dict)
     parameters: dict[str, ParameterBlock] = Field(default_factory=dict)
     response_format: str | None = None
+    payload_options: dict[str, Any] = Field(default_factory=dict)
+    """Options of the payload codec for this provider, e.g. ``reasoning_field``: the
+    assistant-message field that sends reasoning back (DeepSeek ``reasoning_content``)."""
     response_paths: dict[str, str] = Field(default_factory=dict)
     streaming_block: StreamingBlock | None = Field(default=None, alias="streaming")
     termination: TerminationBlock | None = None

@@ -7,7 +7,6 @@ The seam for tests is httpx's own: pass any ``httpx.AsyncBaseTransport`` (such a
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from ai_lib_python.errors import (
     ConnectTimeoutError,
     FirstTokenTimeoutError,
     IdleTimeoutError,
+    ResponseTooLargeError,
     TotalTimeoutError,
     TransportError,
     redact,
@@ -58,6 +58,7 @@ class HttpResponse:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body chunks as they arrive, under the first-token, idle and total timeouts."""
+        import asyncio
         it = self._resp.aiter_bytes().__aiter__()
         deadline = self.deadline
         while True:
@@ -105,8 +106,9 @@ class HttpResponse:
             parts.append(chunk)
             size += len(chunk)
             if limit is not None and size > limit:
-                raise TransportError(f"response body larger than the limit of {limit} bytes",
-                                     url=self.url)
+                raise ResponseTooLargeError(
+                    f"response body larger than the limit of {limit} bytes", limit=limit,
+                    url=self.url)
         return b"".join(parts)
 
     async def aclose(self) -> None:
@@ -176,6 +178,7 @@ class HttpTransport:
         timeout: Timeout | None = None,
     ) -> AsyncIterator[HttpResponse]:
         """Send a request and yield the response with its body unread; always closes it."""
+        import asyncio
         t = timeout or self.timeout
         started = time.monotonic()
         deadline = started + t.total if t.total is not None else None

@@ -7,6 +7,7 @@ as the API requires alternation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ai_lib_python.errors import ConfigurationError
@@ -95,7 +96,8 @@ def encode_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[dic
     return ("\n\n".join(system) if system else None), turns
 
 
-def encode_body(request: ChatRequest, params: dict[str, Any]) -> dict[str, Any]:
+def encode_body(request: ChatRequest, params: dict[str, Any],
+                options: Mapping[str, Any]) -> dict[str, Any]:
     system, turns = encode_messages(request.messages)
     body: dict[str, Any] = {"model": request.model}
     body.update(params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from ai_lib_python.wire._common import (
 @dataclass(frozen=True, slots=True)
 class Codec:
     name: str
-    encode_body: Callable[[ChatRequest, dict[str, Any]], dict[str, Any]]
+    encode_body: Callable[[ChatRequest, dict[str, Any], Mapping[str, Any]], dict[str, Any]]
     decode: Callable[[Any, dict[str, str]], ChatResponse]
     stream_flag: bool  # whether streaming is requested with "stream": true in the body
     default_path: str
@@ -79,7 +79,7 @@ def encode_request(manifest: Any, request: ChatRequest) -> HttpRequestSpec:
     codec = codec_for(manifest)
     params = map_parameters(manifest, request_params(manifest, request))
     params.pop("stream", None)
-    body = codec.encode_body(request, params)
+    body = codec.encode_body(request, params, getattr(manifest, "payload_options", None) or {})
     if request.stream and codec.stream_flag:
         body["stream"] = True
         opts = _stream_options(manifest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ai_lib_python.types import (
@@ -54,7 +55,8 @@ def encode_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     return out
 
 
-def encode_body(request: ChatRequest, params: dict[str, Any]) -> dict[str, Any]:
+def encode_body(request: ChatRequest, params: dict[str, Any],
+                options: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"model": request.model, "messages": encode_messages(request.messages)}
     body.update(params)
     encode_tools(request, body)

@@ -8,6 +8,7 @@ looked up from the assistant turn that made the call.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from typing import Any
 
 from ai_lib_python._json import loads
@@ -102,7 +103,9 @@ def encode_contents(
             if part is not None:
                 parts.append(part)
         if not parts:
-            continue
+            if msg.role == "assistant":
+                continue
+            parts = [{"text": ""}]  # an empty user turn is still a turn
         if contents and contents[-1]["role"] == role:
             contents[-1]["parts"].extend(parts)
         else:
@@ -111,7 +114,8 @@ def encode_contents(
     return instruction, contents
 
 
-def encode_body(request: ChatRequest, params: dict[str, Any]) -> dict[str, Any]:
+def encode_body(request: ChatRequest, params: dict[str, Any],
+                options: Mapping[str, Any]) -> dict[str, Any]:
     instruction, contents = encode_contents(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if instruction is not None:

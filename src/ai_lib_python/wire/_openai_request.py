@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ai_lib_python.types import (
@@ -37,7 +38,10 @@ def _part(block: ContentBlock) -> dict[str, Any] | None:
     return None
 
 
-def encode_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+def encode_messages(messages: tuple[Message, ...],
+                    reasoning_field: str | None = None) -> list[dict[str, Any]]:
+    """Messages in Chat Completions form. ``reasoning_field`` names the assistant field
+    that carries reasoning back, for providers that require it (DeepSeek)."""
     out: list[dict[str, Any]] = []
     for msg in messages:
         if msg.role == "tool":
@@ -64,6 +68,10 @@ def encode_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             item = {"role": "assistant", "content": text if text or not calls else None}
             if calls:
                 item["tool_calls"] = calls
+            if reasoning_field:
+                thought = "".join(b.thinking for b in msg.content if isinstance(b, ThinkingBlock))
+                if thought:
+                    item[reasoning_field] = thought
             out.append(item)
             continue
         parts: list[dict[str, Any]] = []
@@ -107,8 +115,12 @@ def encode_tools(request: ChatRequest, body: dict[str, Any]) -> None:
         )
 
 
-def encode_body(request: ChatRequest, params: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": request.model, "messages": encode_messages(request.messages)}
+def encode_body(request: ChatRequest, params: dict[str, Any],
+                options: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": encode_messages(request.messages, options.get("reasoning_field")),
+    }
     body.update(params)
     encode_tools(request, body)
     if request.response_format is not None:

@@ -16,8 +16,8 @@ DeepSeek DSML markup (``<｜｜DSML｜｜invoke name="...">`` with ``parameter``
 from __future__ import annotations
 
 import json
+import os
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -62,7 +62,7 @@ class TextToolParse:
 
 
 def _new_id() -> str:
-    return "call_" + uuid.uuid4().hex[:24]
+    return "call_" + os.urandom(12).hex()
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
