@@ -144,8 +144,30 @@ _HANDLERS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 
 def _field_source(gen: CodeGen, value: Any) -> str:
     if isinstance(value, str) and value[:1] in ("$", "@"):
-        return gen.value(value)
+        gen.lazy_fields = True
+        try:
+            return gen.value(value)
+        finally:
+            gen.lazy_fields = False
     return gen.const(value)
+
+
+def _rule_source(gen: CodeGen, rule: RuleSpec) -> tuple[str, str]:
+    """The condition and the handler call of one rule."""
+    cond = gen.condition(rule.match)
+    if rule.emit == "StreamError":
+        items = ", ".join(f"{k!r}: {_field_source(gen, v)}" for k, v in rule.fields.items())
+        return cond, f"st.on_error({{{items}}}, out)"
+    method, params = _HANDLERS[rule.emit]
+    args = []
+    for names in params:
+        src = "None"
+        for name in names:
+            if name in rule.fields:
+                src = _field_source(gen, rule.fields[name])
+                break
+        args.append(src)
+    return cond, f"st.{method}({', '.join(args)}, cand, out)"
 
 
 def compile_event_map(
@@ -169,33 +191,39 @@ def compile_event_map(
     gen = CodeGen()
     gen.inline_root = True
     rules_src: list[str] = ["    cur = root"]
+    compiled: list[tuple[str | None, str, str]] = []  # (foreach, condition, call)
     for raw in rules:
         if raw.emit not in EMITS:
             raise ProtocolError(
                 f"unknown event type {raw.emit!r}; expected one of {sorted(EMITS)}",
                 source=provider, path="streaming.event_map",
             )
-        rule = _infer_foreach(raw)
-        cond = gen.condition(rule.match)
-        if rule.emit == "StreamError":
-            items = ", ".join(f"{k!r}: {_field_source(gen, v)}" for k, v in rule.fields.items())
-            call = f"st.on_error({{{items}}}, out)"
+        compiled.append((_infer_foreach(raw).foreach, "", ""))
+    # Consecutive rules over the same elements share one loop, so events follow the
+    # elements' order (Gemini parts: thought, text, call) and each element's fields
+    # are read once.
+    i = 0
+    while i < len(rules):
+        foreach = compiled[i][0]
+        j = i
+        while j < len(rules) and compiled[j][0] == foreach:
+            j += 1
+        group = [_infer_foreach(r) for r in rules[i:j]]
+        if foreach is None:
+            for rule in group:
+                cond, call = _rule_source(gen, rule)
+                rules_src += [f"    if {cond}:", f"        {call}"]
         else:
-            method, params = _HANDLERS[rule.emit]
-            args = []
-            for names in params:
-                src = "None"
-                for name in names:
-                    if name in rule.fields:
-                        src = _field_source(gen, rule.fields[name])
-                        break
-                args.append(src)
-            call = f"st.{method}({', '.join(args)}, cand, out)"
-        if rule.foreach:
-            rules_src += [f"    for cur in {gen.find_source(rule.foreach)}:",
-                          f"        if {cond}:", f"            {call}", "    cur = root"]
-        else:
-            rules_src += [f"    if {cond}:", f"        {call}"]
+            gen.elem_locals, gen.elem_preamble = {}, []
+            body: list[str] = []
+            for rule in group:
+                cond, call = _rule_source(gen, rule)
+                body += [f"        if {cond}:", f"            {call}"]
+            reads = [f"        {line}" for line in gen.elem_preamble]
+            gen.elem_locals = None
+            rules_src += [f"    for cur in {gen.find_source(foreach)}:", *reads, *body,
+                          "    cur = root"]
+        i = j
     map_preamble = list(gen.preamble)
     head: list[str] = ["    cur = root"]
     if selector:

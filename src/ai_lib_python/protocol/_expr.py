@@ -323,7 +323,11 @@ class CodeGen:
         # Inline mode (the event map): root paths are evaluated once per frame into
         # locals, parents before children, so shared prefixes are walked once.
         self.inline_root = False
+        self.lazy_fields = False
         self.preamble: list[str] = []
+        # Inside a foreach loop: element paths read once per element, into locals.
+        self.elem_locals: dict[tuple[Step, ...], str] | None = None
+        self.elem_preamble: list[str] = []
         self._locals: dict[tuple[Step, ...], str] = {}
 
     def _local(self, steps: tuple[Step, ...]) -> str:
@@ -347,10 +351,57 @@ class CodeGen:
                 f"-len({parent}) <= {i} < len({parent}) else MISSING")
         return name
 
+    def _elem_local(self, steps: tuple[Step, ...]) -> str:
+        table = self.elem_locals
+        assert table is not None
+        if not steps:
+            return "cur"
+        name = table.get(steps)
+        if name is not None:
+            return name
+        parent = self._elem_local(steps[:-1])
+        name = table[steps] = self.fresh("_e")
+        self.elem_preamble.append(f"{name} = {self._chain(parent, steps[-1:])}")
+        return name
+
+    def _chain(self, base: str, steps: tuple[Step, ...]) -> str:
+        """Inline lookups of ``steps`` from the expression ``base`` (walrus temporaries)."""
+        expr = base
+        for st in steps:
+            tmp = self.fresh("_w")
+            if st.kind == "key":
+                expr = (f"({tmp}.get({st.key!r}, MISSING) if type({tmp} := {expr}) is dict "
+                        "else MISSING)")
+            else:
+                i = st.key
+                expr = (f"({tmp}[{i}] if type({tmp} := {expr}) is list and "
+                        f"-len({tmp}) <= {i} < len({tmp}) else MISSING)")
+        return expr
+
     def get_expr(self, path: PathNode) -> str:
         """Source of an expression giving a single-valued path's value or MISSING."""
         if self.inline_root and path.anchor == "$":
+            if self.lazy_fields:
+                # A field value is needed only when its rule matched: start from the
+                # deepest prefix the conditions already read, look up the rest inline.
+                steps = path.steps
+                for cut in range(len(steps), -1, -1):
+                    base = self._locals.get(steps[:cut])
+                    if base is not None or cut == 0:
+                        return self._chain(base or "root", steps[cut:])
             return self._local(path.steps)
+        if self.inline_root and path.anchor == "@" and all(
+                st.kind in ("key", "index") for st in path.steps):
+            if self.elem_locals is not None:
+                if self.lazy_fields:
+                    steps = path.steps
+                    for cut in range(len(steps), -1, -1):
+                        base = self.elem_locals.get(steps[:cut])
+                        if base is not None or cut == 0:
+                            return self._chain(base or "cur", steps[cut:])
+                return self._elem_local(path.steps)
+            # Element-relative paths: inline lookups, no call.
+            return self._chain("cur", path.steps)
         return f"{self.getter(path)}(root, cur)"
 
     def const(self, value: Any) -> str:
@@ -440,6 +491,19 @@ class CodeGen:
         self.helpers.append("\n".join(lines))
         return name
 
+    def _inline_any(self, path: PathNode) -> str | None:
+        """``exists($.a[*].b)`` as ``any(...)`` over a local, for one simple wildcard."""
+        if not (self.inline_root and path.anchor == "$"):
+            return None
+        kinds = [st.kind for st in path.steps]
+        if kinds.count("wild") != 1 or "filter" in kinds:
+            return None
+        cut = kinds.index("wild")
+        arr = self._local(path.steps[:cut])
+        rest = self._chain("_x", path.steps[cut + 1:])
+        return (f"any({rest} is not MISSING for _x in ({arr} if type({arr}) is list else "
+                f"{arr}.values() if type({arr}) is dict else ()))")
+
     def value(self, text: str) -> str:
         """Source of an expression giving a path's value, None when absent."""
         node = _Parser(_normalize_path_text(text)).parse_path_only()
@@ -490,6 +554,9 @@ class CodeGen:
             return "True" if node.value not in (None, False, 0, "") else "False"
         if isinstance(node, Exists):
             if node.path.wildcard:
+                inline = self._inline_any(node.path)
+                if inline is not None:
+                    return inline
                 return f"(len({self.finder(node.path)}(root, cur)) > 0)"
             return f"({self.get_expr(node.path)} is not MISSING)"
         if isinstance(node, (Truthy, PathNode)):
@@ -537,7 +604,10 @@ class CodeGen:
                     if node.op == "==":
                         return f"({raw} is None or {raw} is MISSING)"
                     return f"({raw} is not None and {raw} is not MISSING)"
-                if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                if isinstance(value, bool):  # JSON true/false: identity, so 1 != true
+                    return f"({raw} is {value!r})" if node.op == "==" else (
+                        f"({raw} is not {value!r})")
+                if isinstance(value, (str, int, float)):
                     # MISSING never equals a non-null literal: no conversion needed
                     return f"({raw} {node.op} {value!r})"
             py = "==" if node.op == "==" else "!="

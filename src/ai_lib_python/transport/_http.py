@@ -30,6 +30,36 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128
                               keepalive_expiry=30.0)
 
 
+class _Alarm:
+    """Cancels the awaiting task when ``seconds`` pass: a timeout scope that costs a
+    timer handle, not a task (``asyncio.wait_for`` wraps the awaitable in a task).
+    Armed only around the library's own awaits, so it never fires in user code."""
+
+    __slots__ = ("fired", "handle", "task")
+
+    def __init__(self, seconds: float) -> None:
+        import asyncio
+
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.fired = False
+        self.handle = task.get_loop().call_later(max(0.0, seconds), self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        self.task.cancel()
+
+    def disarm(self) -> bool:
+        """Stop the alarm; True when it had fired (the CancelledError is ours)."""
+        self.handle.cancel()
+        if self.fired:
+            uncancel = getattr(self.task, "uncancel", None)
+            if uncancel is not None:  # Python 3.11+: keep the task's cancel count right
+                uncancel()
+        return self.fired
+
+
 class HttpResponse:
     """A response whose body is read incrementally; always closed by its owner."""
 
@@ -59,24 +89,31 @@ class HttpResponse:
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body chunks as they arrive, under the first-token, idle and total timeouts."""
         import asyncio
+
         it = self._resp.aiter_bytes().__aiter__()
         deadline = self.deadline
+        first_token = self._timeout.first_token
         while True:
+            alarm: _Alarm | None = None
             try:
-                if self._first and self._timeout.first_token is not None:
-                    limit = self._timeout.first_token
+                if self._first and first_token is not None:
+                    limit = first_token - (time.monotonic() - self.started)
                     if deadline is not None:
-                        limit = min(limit, max(0.0, deadline - time.monotonic()))
-                    chunk = await asyncio.wait_for(it.__anext__(), limit)
+                        limit = min(limit, deadline - time.monotonic())
+                    alarm = _Alarm(limit)
                 elif deadline is not None and self._timeout.idle is None:
-                    chunk = await asyncio.wait_for(
-                        it.__anext__(), max(0.0, deadline - time.monotonic()))
-                else:
+                    alarm = _Alarm(deadline - time.monotonic())
+                try:
                     chunk = await it.__anext__()
+                finally:
+                    if alarm is not None and alarm.disarm():
+                        raise self._timeout_error()
             except StopAsyncIteration:
                 return
-            except asyncio.TimeoutError:
-                raise self._timeout_error() from None
+            except asyncio.CancelledError:
+                if alarm is not None and alarm.fired:
+                    raise self._timeout_error() from None
+                raise
             except httpx.HTTPError as exc:
                 raise convert_error(exc, first=self._first, url=self.url,
                                     timeout=self._timeout) from None
@@ -188,13 +225,19 @@ class HttpTransport:
                               "pool": t.connect}
         request = self._client.build_request(method, url, headers=headers, params=params,
                                              content=content, extensions=ext or None)
+        limit = t.first_token
+        if t.total is not None:
+            limit = t.total if limit is None else min(limit, t.total)
+        alarm = _Alarm(limit) if limit is not None else None
         try:
-            send = self._client.send(request, stream=True)
-            limit = t.first_token
-            if deadline is not None:
-                limit = t.total if limit is None else min(limit, t.total or limit)
-            resp = await (asyncio.wait_for(send, limit) if limit is not None else send)
-        except asyncio.TimeoutError:
+            try:
+                resp = await self._client.send(request, stream=True)
+            finally:
+                if alarm is not None and alarm.disarm():
+                    raise asyncio.TimeoutError
+        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and not (alarm and alarm.fired):
+                raise
             if deadline is not None and time.monotonic() >= deadline:
                 raise TotalTimeoutError(
                     f"the call exceeded its total timeout of {t.total}s",
