@@ -64,6 +64,13 @@ def _val(op: Any, root: Any, cur: Any) -> list[Any]:
     return found if found else [None]
 
 
+def json_eq(a: Any, b: Any) -> bool:
+    """JSON equality: true/false are not numbers."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
 def ref_eval(node: Any, root: Any, cur: Any) -> bool:
     if isinstance(node, BoolOp):
         vals = (ref_eval(o, root, cur) for o in node.operands)
@@ -79,14 +86,13 @@ def ref_eval(node: Any, root: Any, cur: Any) -> bool:
     if isinstance(node, Compare):
         left = _val(node.left, root, cur)
         if node.op == "in":
-            return any(isinstance(x, (str, int, float, bool, type(None))) and x in node.right
-                       for x in left)
+            return any(json_eq(x, v) for x in left for v in node.right)
         right = _val(node.right, root, cur)
         for a in left:
             for b in right:
-                if node.op == "==" and a == b:
+                if node.op == "==" and json_eq(a, b):
                     return True
-                if node.op == "!=" and a != b:
+                if node.op == "!=" and not json_eq(a, b):
                     return True
                 if node.op in (">", ">=", "<", "<=") and a is not None and b is not None:
                     try:

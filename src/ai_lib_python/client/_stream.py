@@ -75,7 +75,8 @@ class ChatStream:
             raise StopAsyncIteration
         gen = self._gen or self._start()
         aio = _ASYNCIO or _load_asyncio()
-        self._task = aio.current_task()
+        if self._ctx.cancel is not None:  # only a cancel token needs to find the task
+            self._task = aio.current_task()
         try:
             event = await gen.__anext__()
         except StopAsyncIteration:

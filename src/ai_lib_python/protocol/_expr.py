@@ -509,7 +509,10 @@ class CodeGen:
         node = _Parser(_normalize_path_text(text)).parse_path_only()
         if node.wildcard:
             return f"_first({self.finder(node)}(root, cur))"
-        return f"_n({self.get_expr(node)})"
+        expr = self.get_expr(node)
+        if expr.isidentifier():  # a local: convert inline, no call
+            return f"(None if {expr} is MISSING else {expr})"
+        return f"_n({expr})"
 
     def condition(self, text: str) -> str:
         """Source of a boolean expression for ``text``."""
@@ -531,6 +534,7 @@ class CodeGen:
         namespace: dict[str, Any] = dict(self.consts)
         namespace["_n"] = _null_if_missing
         namespace["_h"] = _hashable
+        namespace["_in"] = _json_in
         namespace["_first"] = _first_or_none
         exec(compile(src, "<ai-protocol event map>", "exec"), namespace)
         return namespace
@@ -580,10 +584,12 @@ class CodeGen:
         left, left_many = self.operand(node.left)
         if node.op == "in":
             assert isinstance(node.right, tuple)
-            values = self.const(frozenset(v for v in node.right if _hashable(v)))
+            strings = self.const(frozenset(v for v in node.right if isinstance(v, str)))
+            others = self.const(tuple(v for v in node.right if not isinstance(v, str)))
             if left_many:
-                return f"any(_h(x) and x in {values} for x in {left})"
-            return f"(_h({left}) and {left} in {values})"
+                return (f"any((x in {strings}) if type(x) is str else _in(x, {others}) "
+                        f"for x in {left})")
+            return f"(({left} in {strings}) if type({left}) is str else _in({left}, {others}))"
         assert not isinstance(node.right, tuple)
         right, right_many = self.operand(node.right)
         fn = self.const(_COMPARATORS[node.op])
@@ -610,8 +616,6 @@ class CodeGen:
                 if isinstance(value, (str, int, float)):
                     # MISSING never equals a non-null literal: no conversion needed
                     return f"({raw} {node.op} {value!r})"
-            py = "==" if node.op == "==" else "!="
-            return f"({left} {py} {right})"
         return f"{fn}({left}, {right})"
 
     def build(self, body: str) -> Callable[..., Any]:
@@ -619,6 +623,7 @@ class CodeGen:
         namespace: dict[str, Any] = dict(self.consts)
         namespace["_n"] = _null_if_missing
         namespace["_h"] = _hashable
+        namespace["_in"] = _json_in
         exec(compile(src, "<ai-protocol expression>", "exec"), namespace)
         fn: Callable[..., Any] = namespace["_entry"]
         return fn
@@ -649,11 +654,20 @@ def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
 
 
 def _eq(a: Any, b: Any) -> bool:
-    return bool(_null_if_missing(a) == _null_if_missing(b))
+    """JSON equality: a missing value is null, and true/false never equal numbers."""
+    a = _null_if_missing(a)
+    b = _null_if_missing(b)
+    if type(a) is bool or type(b) is bool:
+        return type(a) is type(b) and a == b
+    return bool(a == b)
 
 
 def _ne(a: Any, b: Any) -> bool:
-    return bool(_null_if_missing(a) != _null_if_missing(b))
+    return not _eq(a, b)
+
+
+def _json_in(x: Any, values: tuple[Any, ...]) -> bool:
+    return any(_eq(x, v) for v in values)
 
 
 _COMPARATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
