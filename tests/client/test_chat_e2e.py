@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ai_lib_python import (
+    AiClient,
     ChatResponse,
     FinalCandidate,
     ImageBlock,
@@ -24,7 +25,7 @@ from ai_lib_python import (
 )
 from ai_lib_python.testing import ProviderEmulator, Reply, ToolCallReply
 
-from .conftest import make_client
+from .conftest import KEY, make_client
 
 FORMATS = ["openai", "anthropic", "gemini"]
 WEATHER = ToolDefinition(
@@ -257,3 +258,40 @@ async def test_message_types_are_plain_values() -> None:
         case Message(role="assistant", content=text):
             assert text == "x"
     await asyncio.sleep(0)
+
+
+async def test_cohere_v2_chat_stream_and_tools(emu: ProviderEmulator) -> None:
+    emu.enqueue(Reply(text="Bonjour from Cohere.", usage=(9, 4), chunk_size=5),
+                Reply(text="Bonjour from Cohere.", chunk_size=5),
+                Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"})]))
+    async with await AiClient.create("cohere/command-a-03-2025", base_url=emu.base_url,
+                                     api_key=KEY) as client:
+        resp = await client.chat().system("Be brief.").user("hi").execute()
+        events, streamed = await _stream(client, client.chat().user("hi"))
+        tools = await client.chat().user("weather?").tool(WEATHER).execute()
+    assert resp.content == streamed.content == "Bonjour from Cohere."
+    assert resp.finish_reason == streamed.finish_reason == "end_turn"
+    assert resp.usage is not None and resp.usage.prompt_tokens == 9
+    assert "".join(e.content for e in events if isinstance(e, PartialContentDelta)) == (
+        "Bonjour from Cohere.")
+    assert [(c.name, c.arguments) for c in tools.tool_calls] == [("get_weather",
+                                                                  {"city": "Paris"})]
+    body = emu.requests[0].json
+    assert emu.requests[0].path == "/v2/chat"
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+
+
+@pytest.mark.parametrize("provider", ["openai-compatible", "ollama"])
+async def test_keyless_local_servers(provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_COMPATIBLE_API_KEY", raising=False)
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    async with ProviderEmulator() as local:
+        async with await AiClient.create(f"{provider}/llama3.2",
+                                         base_url=local.url_for("openai")) as client:
+            resp = await client.chat().user("hi").execute()
+        assert resp.content == "Echo: hi"
+        assert "authorization" not in local.requests[-1].headers
+        async with await AiClient.create(f"{provider}/llama3.2", api_key="local-key-123",
+                                         base_url=local.url_for("openai")) as client:
+            await client.chat().user("hi").execute()
+        assert local.requests[-1].headers["authorization"] == "Bearer local-key-123"
