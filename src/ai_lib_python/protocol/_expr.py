@@ -613,9 +613,13 @@ class CodeGen:
                 if isinstance(value, bool):  # JSON true/false: identity, so 1 != true
                     return f"({raw} is {value!r})" if node.op == "==" else (
                         f"({raw} is not {value!r})")
-                if isinstance(value, (str, int, float)):
+                if isinstance(value, str):
                     # MISSING never equals a non-null literal: no conversion needed
                     return f"({raw} {node.op} {value!r})"
+                if isinstance(value, (int, float)):  # a JSON number: false is not 0
+                    if node.op == "==":
+                        return f"({raw} == {value!r} and type({raw}) is not bool)"
+                    return f"({raw} != {value!r} or type({raw}) is bool)"
         return f"{fn}({left}, {right})"
 
     def build(self, body: str) -> Callable[..., Any]:
