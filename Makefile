@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench bench-smoke clean
+.PHONY: install demo test lint bench bench-smoke docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 ## test: the whole suite (starts what the tests need)
 test: $(STAMP)
+	sh scripts/ensure-redis.sh
 	$(PY) -m pytest -q
 
 ## lint: ruff and mypy (strict on the package)
@@ -33,6 +34,11 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --smoke
+
+## docs: regenerate the generated pages (providers, errors, API) and build the site into site/
+docs: $(STAMP)
+	$(PY) scripts/gen_docs.py
+	$(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

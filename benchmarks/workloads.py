@@ -40,10 +40,18 @@ async def ours_client(port: int, fmt: str, telemetry: bool) -> Any:
     from ai_lib_python import AiClient
 
     layers: list[Any] = []
-    if telemetry:
-        from ai_lib_python.telemetry import telemetry_layer  # type: ignore[attr-defined]
+    if telemetry:  # metrics and tracing on, as in production (spans batched to an exporter)
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
 
-        layers.append(telemetry_layer())
+        from ai_lib_python.telemetry import MetricsCollector, Telemetry, Tracer
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+        layers.append(Telemetry(metrics=MetricsCollector(), tracer=Tracer(provider)))
     return await AiClient.create(MODELS[fmt], base_url=f"http://127.0.0.1:{port}{PREFIX[fmt]}",
                                  api_key="bench-key", layers=layers,
                                  limits=httpx.Limits(max_connections=512,

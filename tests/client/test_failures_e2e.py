@@ -241,3 +241,19 @@ async def _key_check(emu: ProviderEmulator, secret: str, caplog: pytest.LogCaptu
     for text in texts:
         assert secret not in text
     assert "***" in str(info.value)  # the echoed key was masked, not dropped silently
+
+
+async def test_cancel_between_events_stops_at_the_next_one(emu: ProviderEmulator) -> None:
+    emu.enqueue(LONG)
+    token = CancelToken()
+    got = 0
+    async with await make_client(emu, "openai") as client:
+        with pytest.raises(CancelledError):
+            async with client.chat().user("long").cancel_token(token).stream() as stream:
+                async for event in stream:
+                    if isinstance(event, PartialContentDelta):
+                        got += 1
+                        if got == 2:
+                            token.cancel()  # while handling an event, not awaiting one
+        assert got == 2
+        assert await emu.wait_for_disconnects(1) >= 1

@@ -1,4 +1,4 @@
-"""``ai-lib``: chat, providers, validate, emulator, demo."""
+"""``ai-lib``: chat, providers, validate, emulator, demo, batch."""
 
 from __future__ import annotations
 
@@ -131,6 +131,30 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- batch --------------------------------------------------------------------------
+async def _batch(args: argparse.Namespace) -> int:
+    from ai_lib_python import AiClient
+    from ai_lib_python.batch import run_jsonl
+    from ai_lib_python.tokens import ContextWindowGuard, CostMeter
+
+    meter = CostMeter()
+    # Oversized items fail with E1005 without being sent; each line carries its cost.
+    layers: list[Any] = [ContextWindowGuard(), meter]
+    if args.cache:
+        from ai_lib_python.cache import DiskCache, ResponseCache
+
+        layers.append(ResponseCache(DiskCache(args.cache), ttl=None, close_backend=True))
+    async with await AiClient.create(args.model, api_key=args.api_key, base_url=args.base_url,
+                                     layers=layers) as client:
+        summary = await run_jsonl(client, args.input, args.output,
+                                  max_concurrency=args.concurrency, progress_bar=args.progress)
+    cost = meter.tracker.counters()
+    priced = f", about ${cost['cost_usd']:.6f}" if cost["calls"] > cost["unpriced_calls"] else ""
+    _err(f"{summary.total} items: {summary.succeeded} done, {summary.failed} failed, "
+         f"{summary.skipped} already in {args.output}{priced}")
+    return 1 if summary.failed else 0
+
+
 # -- demo ---------------------------------------------------------------------------
 async def _demo(args: argparse.Namespace) -> int:
     from ai_lib_python.cli._demo import run_demo
@@ -170,10 +194,24 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8080)
 
     sub.add_parser("demo", help="stream a chat through the whole stack, no key needed")
+
+    bat = sub.add_parser("batch", help="run a JSONL file of requests (resumable)",
+                         description="Run IN.jsonl (one request per line: id, messages or "
+                         "prompt, optional system and parameters) into OUT.jsonl; a rerun "
+                         "skips the ids already answered in OUT.")
+    bat.add_argument("input", metavar="IN.jsonl")
+    bat.add_argument("output", metavar="OUT.jsonl")
+    bat.add_argument("--model", required=True, help="provider/model, e.g. openai/gpt-4o")
+    bat.add_argument("--base-url")
+    bat.add_argument("--api-key", help="else read from the provider's env var")
+    bat.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    bat.add_argument("--cache", metavar="PATH", help="reuse answers from a sqlite cache file")
+    bat.add_argument("--progress", action="store_true", help="progress bar (needs rich)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ai-lib`` with ``argv`` (default: the process arguments); return the exit code."""
     from ai_lib_python.errors import AiLibError
 
     args = build_parser().parse_args(argv)
@@ -188,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _emulator(args)
         if args.command == "demo":
             return asyncio.run(_demo(args))
+        if args.command == "batch":
+            return asyncio.run(_batch(args))
     except AiLibError as exc:
         _err(f"error: {exc}")
         return 2

@@ -1,5 +1,15 @@
 """The client: AiClient, builders, streams and cancellation."""
 
+from ai_lib_python.client._assemble import (
+    STAGE_CACHE,
+    STAGE_GUARDRAILS,
+    STAGE_PLUGINS,
+    STAGE_TELEMETRY,
+    Executor,
+    Layer,
+    Target,
+    assemble,
+)
 from ai_lib_python.client._builder import ChatRequestBuilder, as_tool
 from ai_lib_python.client._client import AiClient, AiClientBuilder, build_endpoint, default_loader
 from ai_lib_python.client._context import CallContext, CancelToken, ChatHandler
@@ -10,6 +20,10 @@ from ai_lib_python.types import CallStats, ChatRequest, ChatResponse
 CancellableStream = ChatStream
 
 __all__ = [
+    "STAGE_CACHE",
+    "STAGE_GUARDRAILS",
+    "STAGE_PLUGINS",
+    "STAGE_TELEMETRY",
     "AiClient",
     "AiClientBuilder",
     "CallContext",
@@ -22,7 +36,11 @@ __all__ = [
     "ChatResponse",
     "ChatStream",
     "Endpoint",
+    "Executor",
+    "Layer",
+    "Target",
     "as_tool",
+    "assemble",
     "build_endpoint",
     "default_loader",
 ]

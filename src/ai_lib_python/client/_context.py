@@ -26,9 +26,11 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
         return self._cancelled
 
     def cancel(self, reason: str = "cancelled by the caller") -> None:
+        """Cancel the calls and streams given this token; safe from any thread."""
         with self._lock:
             if self._cancelled:
                 return
@@ -54,6 +56,7 @@ class CancelToken:
         return lambda: None
 
     def raise_if_cancelled(self) -> None:
+        """Raise CancelledError if the token was cancelled."""
         if self._cancelled:
             raise CancelledError(self.reason or "cancelled")
 

@@ -68,14 +68,24 @@ class ChatStream:
     def _on_cancel(self) -> None:
         task = self._task
         if task is not None and not task.done():
-            task.get_loop().call_soon_threadsafe(task.cancel)
+            task.get_loop().call_soon_threadsafe(self._cancel_waiting, task)
+
+    def _cancel_waiting(self, task: asyncio.Task[Any]) -> None:
+        # Only while the task still waits in __anext__: a cancel landing later would hit
+        # whatever it does next (closing an HTTP response, which then leaks).
+        if self._task is task:
+            task.cancel()
 
     async def __anext__(self) -> StreamEvent:
         if self._done or self._closed:
             raise StopAsyncIteration
         gen = self._gen or self._start()
         aio = _ASYNCIO or _load_asyncio()
-        if self._ctx.cancel is not None:  # only a cancel token needs to find the task
+        token = self._ctx.cancel
+        if token is not None:  # only a cancel token needs to find the task
+            if token.cancelled:  # cancelled while the caller was handling an event
+                await self.aclose()
+                raise CancelledError(token.reason or "stream cancelled")
             self._task = aio.current_task()
         try:
             event = await gen.__anext__()
@@ -131,6 +141,7 @@ class ChatStream:
 
     @property
     def stats(self) -> Any:
+        """Facts about the call so far (latency, time to first token, attempts)."""
         return self._ctx.stats
 
     async def collect(self) -> ChatResponse:

@@ -25,6 +25,8 @@ DONE: Final = _Done()
 
 
 class FrameDecoder(Protocol):
+    """Cuts streamed bytes into parsed frames; ``close()`` flushes the rest."""
+
     def feed(self, chunk: bytes) -> list[Any]: ...
 
     def close(self) -> list[Any]: ...

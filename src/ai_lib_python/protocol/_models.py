@@ -592,6 +592,8 @@ class AuthSpec:
 
 @dataclass(frozen=True, slots=True)
 class RetrySpec:
+    """The manifest's ``retry_policy``: how many retries, which delays, on which errors."""
+
     max_retries: int = 3
     min_delay_ms: int = 1000
     max_delay_ms: int = 30000
@@ -604,6 +606,8 @@ class RetrySpec:
 
 @dataclass(frozen=True, slots=True)
 class DecoderSpec:
+    """How a streamed body is cut into frames (``sse``, ``json_lines``, ``json_array``)."""
+
     format: str = "sse"
     strategy: str | None = None
     delimiter: str | None = None
@@ -613,12 +617,16 @@ class DecoderSpec:
 
 @dataclass(frozen=True, slots=True)
 class CandidateSpec:
+    """Where a stream says which candidate a frame belongs to (``n > 1``)."""
+
     candidate_id_path: str
     fan_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class AccumulatorSpec:
+    """How tool-call fragments of a stream are keyed and assembled."""
+
     stateful_tool_parsing: bool = False
     key_path: str | None = None
     flush_on: str | None = None
@@ -636,6 +644,8 @@ class EventRule:
 
 @dataclass(frozen=True, slots=True)
 class StreamingSpec:
+    """The ``streaming`` block: decoder, frame selector, event map and stop condition."""
+
     decoder: DecoderSpec | None = None
     event_format: str | None = None
     frame_selector: str | None = None
@@ -653,6 +663,8 @@ class StreamingSpec:
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
+    """A health-check request: path, method and the statuses that mean healthy."""
+
     path: str
     method: str = "GET"
     expected_status: tuple[int, ...] = (200,)
@@ -661,6 +673,8 @@ class CheckSpec:
 
 @dataclass(frozen=True, slots=True)
 class AvailabilitySpec:
+    """The ``availability`` block: regions and the health check of a provider."""
+
     required: bool = False
     regions: tuple[str, ...] = ()
     check: CheckSpec | None = None
@@ -668,6 +682,8 @@ class AvailabilitySpec:
 
 @dataclass(frozen=True, slots=True)
 class MultiCandidateSpec:
+    """How a provider returns several candidates: natively (``n``) or simulated."""
+
     support_type: Literal["native", "simulated"]
     param_name: str | None = None
     max_concurrent: int | None = None
@@ -1398,12 +1414,13 @@ def error_paths(exc: ValidationError, data: Any) -> list[tuple[tuple[str | int, 
     for err in exc.errors(include_url=False):
         loc = err.get("loc", ())
         path: list[str | int] = []
-        node = data
+        node: Any = data
         for i, part in enumerate(loc):
             last = i == len(loc) - 1
-            in_map = isinstance(node, Mapping) and part in node
-            in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-            if in_map or in_list:
+            if isinstance(node, Mapping) and part in node:  # noqa: SIM114 (narrows per type)
+                path.append(part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 path.append(part)
                 node = node[part]
             elif last and isinstance(part, (str, int)) and err.get("type") == "missing":

@@ -178,6 +178,45 @@ def convert_error(exc: BaseException, *, first: bool, url: str | None,
     return err
 
 
+async def _close_response(resp: httpx.Response) -> None:
+    """Close ``resp`` even if the task is cancelled meanwhile, then let the cancel go on.
+
+    httpcore's own shielding does not hold against ``Task.cancel()`` under asyncio: a
+    close interrupted half-way leaves its pooled connection checked out for good.
+    """
+    import asyncio
+
+    closing = asyncio.ensure_future(resp.aclose())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        if not closing.done():
+            await asyncio.shield(closing)
+        raise
+
+
+async def _reclaim_orphaned_connections(client: httpx.AsyncClient) -> None:
+    """Close pooled connections that no request owns and that are neither idle nor closed.
+
+    httpcore leaves one behind when a request is cancelled after the pool gave it a
+    new connection and before the request started on it (encode/httpcore#1093); it
+    would hold a pool slot for good. Closed, the pool drops it on its next request.
+    A no-op for transports without an httpcore pool.
+    """
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    if pool is None:
+        return
+    try:
+        owned = {id(r.connection) for r in getattr(pool, "_requests", ())
+                 if getattr(r, "connection", None) is not None}
+        orphans = [c for c in list(pool.connections)
+                   if id(c) not in owned and not c.is_idle() and not c.is_closed()]
+        for conn in orphans:
+            await conn.aclose()
+    except Exception:  # best effort: never mask the caller's cancellation or timeout
+        return
+
+
 class HttpTransport:
     """Owns one ``httpx.AsyncClient``; closes only what it created."""
 
@@ -236,6 +275,7 @@ class HttpTransport:
                 if alarm is not None and alarm.disarm():
                     raise asyncio.TimeoutError
         except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+            await _reclaim_orphaned_connections(self._client)
             if isinstance(exc, asyncio.CancelledError) and not (alarm and alarm.fired):
                 raise
             if deadline is not None and time.monotonic() >= deadline:
@@ -252,7 +292,7 @@ class HttpTransport:
         try:
             yield wrapped
         finally:
-            await resp.aclose()
+            await _close_response(resp)
 
     async def aclose(self) -> None:
         if self.closed:

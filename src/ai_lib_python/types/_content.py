@@ -11,6 +11,8 @@ from ai_lib_python.errors import ConfigurationError
 
 @dataclass(frozen=True, slots=True)
 class TextBlock:
+    """Plain text."""
+
     text: str
     type: Literal["text"] = "text"
 

@@ -21,6 +21,8 @@ from ai_lib_python.types._usage import Usage
 
 @dataclass(slots=True)
 class PartialContentDelta:
+    """A fragment of answer text for one candidate."""
+
     content: str
     candidate_index: int = 0
     type: Literal["PartialContentDelta"] = "PartialContentDelta"
@@ -28,6 +30,8 @@ class PartialContentDelta:
 
 @dataclass(slots=True)
 class ThinkingDelta:
+    """A fragment of reasoning text; ``signature`` arrives with Anthropic and Gemini."""
+
     thinking: str
     candidate_index: int = 0
     signature: str | None = None
@@ -37,6 +41,8 @@ class ThinkingDelta:
 
 @dataclass(slots=True)
 class ToolCallStarted:
+    """The model began a tool call: its id and name, arguments to follow."""
+
     tool_call_id: str
     tool_name: str
     index: int | None = None
@@ -46,6 +52,8 @@ class ToolCallStarted:
 
 @dataclass(slots=True)
 class PartialToolCall:
+    """A fragment of a tool call's JSON arguments, keyed by ``index`` or ``tool_call_id``."""
+
     arguments: str
     index: int | None = None
     tool_call_id: str | None = None
@@ -55,6 +63,8 @@ class PartialToolCall:
 
 @dataclass(slots=True)
 class ToolCallEnded:
+    """A tool call is complete; ``tool_call`` has the parsed arguments."""
+
     tool_call: ToolCall
     index: int | None = None
     candidate_index: int = 0
@@ -83,6 +93,8 @@ class FinalCandidate:
 
 @dataclass(slots=True)
 class StreamEnd:
+    """The stream finished normally; the last event of a stream."""
+
     finish_reason: str | None = None
     type: Literal["StreamEnd"] = "StreamEnd"
 

@@ -31,10 +31,13 @@ from ai_lib_python.wire._common import (
     map_parameters,
     request_params,
 )
+from ai_lib_python.wire._structured import prepare_output
 
 
 @dataclass(frozen=True, slots=True)
 class Codec:
+    """The request encoder and response decoder of one payload format."""
+
     name: str
     encode_body: Callable[[ChatRequest, dict[str, Any], Mapping[str, Any]], dict[str, Any]]
     decode: Callable[[Any, dict[str, str]], ChatResponse]
@@ -55,6 +58,7 @@ CODECS: dict[str, Codec] = {
 
 
 def codec_for(manifest: Any) -> Codec:
+    """The codec of a manifest's payload format (default ``openai_style``)."""
     fmt = str(getattr(manifest, "payload_format", None) or "openai_style")
     codec = CODECS.get(fmt)
     if codec is None:
@@ -77,6 +81,7 @@ def _stream_options(manifest: Any) -> dict[str, Any] | None:
 def encode_request(manifest: Any, request: ChatRequest) -> HttpRequestSpec:
     """Build the provider request (path relative to the base URL, body, headers)."""
     codec = codec_for(manifest)
+    request = prepare_output(manifest, request)
     params = map_parameters(manifest, request_params(manifest, request))
     params.pop("stream", None)
     body = codec.encode_body(request, params, getattr(manifest, "payload_options", None) or {})

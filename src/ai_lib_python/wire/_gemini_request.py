@@ -35,7 +35,9 @@ _UNSUPPORTED_SCHEMA_KEYS = frozenset(
 
 def clean_schema(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {k: clean_schema(v) for k, v in schema.items() if k not in _UNSUPPORTED_SCHEMA_KEYS}
+        return {k: ({name: clean_schema(s) for name, s in v.items()}  # names, not keywords
+                    if k == "properties" and isinstance(v, dict) else clean_schema(v))
+                for k, v in schema.items() if k not in _UNSUPPORTED_SCHEMA_KEYS}
     if isinstance(schema, list):
         return [clean_schema(v) for v in schema]
     return schema
