@@ -39,11 +39,12 @@ def emulator() -> Iterator[ProviderEmulator]:
     emu.stop()
 
 
-def run_app(emu: ProviderEmulator, provider_model: str, text: str) -> str:
+def run_app(emu: ProviderEmulator, provider_model: str, text: str,
+            max_retries: int | None = None) -> str:
     async def go() -> str:
         provider = provider_model.split("/", 1)[0]
         async with await AiClient.create(provider_model, base_url=emu.url_for(provider),
-                                         api_key="test-key") as client:
+                                         api_key="test-key", max_retries=max_retries) as client:
             return await summarize(client, text)
 
     return asyncio.run(go())
@@ -63,9 +64,16 @@ def test_max_tokens_is_sent(emulator: ProviderEmulator) -> None:
     assert emulator.last_request.json["max_completion_tokens"] == 60
 
 
+def test_a_brief_outage_is_retried_by_the_client(emulator: ProviderEmulator) -> None:
+    emulator.enqueue(Fault.status(503, retry_after_ms=50), Reply(text="Recovered."))
+    assert run_app(emulator, "anthropic/claude-sonnet-4-5", "text") == "Recovered."
+    assert emulator.requests[-2].response.status == 503  # the first attempt failed
+
+
 def test_provider_outage_is_handled(emulator: ProviderEmulator) -> None:
     emulator.enqueue(Fault.status(503))
-    assert run_app(emulator, "anthropic/claude-sonnet-4-5", "text") == "(no summary: E3002)"
+    outcome = run_app(emulator, "anthropic/claude-sonnet-4-5", "text", max_retries=0)
+    assert outcome == "(no summary: E3002)"
 
 
 if __name__ == "__main__":

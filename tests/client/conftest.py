@@ -22,5 +22,8 @@ async def emu() -> AsyncIterator[ProviderEmulator]:
 
 
 async def make_client(emu: ProviderEmulator, fmt: str, **kw: object) -> AiClient:
+    """A client on the bare path (no retry): these tests see each response as sent.
+    Retry, fallback and the other policies are tested in tests/resilience."""
+    kw.setdefault("max_retries", 0)
     return await AiClient.create(MODELS[fmt], base_url=emu.url_for(fmt), api_key=KEY,
                                  **kw)  # type: ignore[arg-type]

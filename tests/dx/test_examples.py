@@ -26,7 +26,7 @@ EXPECTED = {
     "embeddings_search.py": "4 documents, 16 dimensions",
     "batch_jsonl.py": "3 items: 3 succeeded, 0 failed; rerun skipped 3",
     "guardrails.py": "blocked: rule=keywords direction=output kind=keyword",
-    "testing_with_emulator.py": "5 passed",
+    "testing_with_emulator.py": "6 passed",
     "sync_quickstart.py": "answer: Paris.",
 }
 

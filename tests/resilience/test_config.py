@@ -154,11 +154,21 @@ async def test_production_ready_client_works_end_to_end(emu: ProviderEmulator) -
         await client.close()
 
 
-async def test_builder_without_resilience_keeps_the_plain_path(emu: ProviderEmulator) -> None:
+async def test_builder_without_resilience_retries_per_manifest(emu: ProviderEmulator) -> None:
+    """Like the official SDKs, a client retries by default (the manifest's policy)."""
     client = await (AiClient.builder().model("openai/gpt-4o").api_key(KEY)
                     .base_url(emu.url_for("openai")).timeout(5).build())
     try:
-        assert not isinstance(client._handler, ResilientHandler)
+        assert isinstance(client._handler, ResilientHandler)
         assert client._transport.timeout == Timeout.of(5)
+    finally:
+        await client.close()
+
+
+async def test_max_retries_zero_keeps_the_plain_path(emu: ProviderEmulator) -> None:
+    client = await AiClient.create("openai/gpt-4o", api_key=KEY, base_url=emu.url_for("openai"),
+                                   max_retries=0)
+    try:
+        assert not isinstance(client._handler, ResilientHandler)
     finally:
         await client.close()

@@ -111,8 +111,15 @@ class AiClient:
         fallbacks: Sequence[str | Target] = (),
         executor: Executor | None = None,
         layers: Sequence[Layer] = (),
+        max_retries: int | None = None,
     ) -> AiClient:
         """Create a client for ``"provider/model"`` (e.g. ``"anthropic/claude-sonnet-4"``).
+
+        Calls are retried on retryable errors (rate limits, overloads, lost
+        connections; a stream only before its first event), ``max_retries`` times:
+        by default ``AI_LIB_MAX_RETRIES``, else the manifest's ``retry_policy``.
+        ``max_retries=0`` sends each call once, through nothing but the endpoint.
+        Timeouts come from ``timeout``, else the ``AI_LIB_TIMEOUT_*`` variables.
 
         The API key comes from ``api_key``, else the manifest's env var, else
         ``<PROVIDER>_API_KEY``, else the keyring; a missing key raises
@@ -134,8 +141,11 @@ class AiClient:
             model, api_key, base_url = route.model, route.api_key, route.base_url
             headers = route.headers or headers
             fallbacks, executor = route.fallbacks, route.executor
+        from ai_lib_python.resilience import ResilienceConfig, ResilientExecutor, RetrySettings
+
         http = HttpTransport(
-            timeout=Timeout.of(timeout) if timeout is not None else None,
+            timeout=Timeout.of(timeout) if timeout is not None else (
+                ResilienceConfig().transport_timeout()),
             limits=limits, transport=transport, client=http_client,
             max_response_bytes=max_response_bytes,
         )
@@ -149,10 +159,9 @@ class AiClient:
                 targets.append(await build_endpoint(
                     t.model, transport=http, api_key=t.api_key, base_url=t.base_url,
                     loader=loader, headers=t.headers or headers))
-            if len(targets) > 1 and executor is None:
-                from ai_lib_python.resilience import ResilientExecutor
-
-                executor = ResilientExecutor()
+            if executor is None and (len(targets) > 1 or max_retries != 0):
+                executor = ResilientExecutor(
+                    ResilienceConfig(retry=RetrySettings(max_retries=max_retries)))
             handler = assemble(targets, executor=executor, layers=layers)
         except BaseException:
             await http.aclose()

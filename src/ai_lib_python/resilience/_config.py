@@ -174,7 +174,9 @@ class ResilienceConfig:
     circuit_breaker: BreakerSettings | None = None
     backpressure: BackpressureSettings | None = None
     timeouts: Mapping[str, float | None] | None = None
-    """Explicit fields of the transport's Timeout (connect, first_token, idle, total)."""
+    """Explicit fields of the transport's Timeout (connect, first_token, idle, total).
+    The transport belongs to the client: ``AiClientBuilder`` applies these through
+    :meth:`transport_timeout`; with ``AiClient.create`` pass ``timeout=`` yourself."""
     state_backend: StateBackend | None = None
     production: bool = False
     """Apply the production preset under the code and environment settings."""

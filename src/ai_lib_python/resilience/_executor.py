@@ -81,10 +81,10 @@ class ResilientHandler:
     """The outermost layer: holds the in-flight slot, starts the call's counters."""
 
     def __init__(self, inner: ChatHandler, gate: PreflightChecker,
-                 on_close: ResilientExecutor | None = None) -> None:
+                 owner: ResilientExecutor | None = None) -> None:
         self._inner = inner
         self.gate = gate
-        self._owner = on_close
+        self._owner = owner
         self._closed = False
 
     @staticmethod
@@ -200,6 +200,8 @@ class ResilientExecutor:
                                   dict(self.backend.counters))
 
     async def _release(self, handler: ResilientHandler) -> None:
+        """A client closed. When none is left open, close the backend this executor
+        created (an ``AI_LIB_REDIS_URL`` one); a later build reconnects it lazily."""
         self._open -= 1
         if self._open <= 0 and self._owns_backend:
             await self.backend.aclose()

@@ -7,8 +7,8 @@
   is too long). Every admission is settled exactly once with :meth:`settle`,
   which reports the outcome to the breaker and adapts the limiter.
 
-The checker never raises from :meth:`settle`: a broken state backend must not turn
-a delivered answer into an error.
+:meth:`settle` never raises a library error: a broken state backend must not turn a
+delivered answer into an error.
 """
 
 from __future__ import annotations
@@ -125,8 +125,6 @@ class PreflightChecker:
             log.debug("circuit breaker update skipped: %s", exc)
             return None
         return state.phase if state is not None else None
-
-
 
 
 # -- the per-attempt layer -------------------------------------------------------------

@@ -64,6 +64,7 @@ class AiClient:
         fallbacks: Sequence[str | Target] = (),
         executor: Executor | None = None,
         layers: Sequence[Layer] = (),
+        max_retries: int | None = None,
     ) -> AiClient:
         """Create a client for ``"provider/model"``; the arguments are those of
         :meth:`ai_lib_python.AiClient.create`."""
@@ -71,7 +72,7 @@ class AiClient:
             model, api_key=api_key, base_url=base_url, timeout=timeout, headers=headers,
             manifest=manifest, loader=loader, transport=transport, http_client=http_client,
             limits=limits, max_response_bytes=max_response_bytes, fallbacks=fallbacks,
-            executor=executor, layers=layers))
+            executor=executor, layers=layers, max_retries=max_retries))
         return cls(client)
 
     @classmethod
@@ -312,10 +313,11 @@ def create_sync(
     fallbacks: Sequence[str | Target] = (),
     executor: Executor | None = None,
     layers: Sequence[Layer] = (),
+    max_retries: int | None = None,
 ) -> AiClient:
     """Create a synchronous client: the same as ``ai_lib_python.sync.AiClient.create``."""
     return AiClient.create(
         model, api_key=api_key, base_url=base_url, timeout=timeout, headers=headers,
         manifest=manifest, loader=loader, transport=transport, http_client=http_client,
         limits=limits, max_response_bytes=max_response_bytes, fallbacks=fallbacks,
-        executor=executor, layers=layers)
+        executor=executor, layers=layers, max_retries=max_retries)
