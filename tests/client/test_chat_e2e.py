@@ -24,8 +24,7 @@ from ai_lib_python import (
     ToolDefinition,
 )
 from ai_lib_python.testing import ProviderEmulator, Reply, ToolCallReply
-
-from .conftest import KEY, make_client
+from tests._support import KEY, make_client
 
 FORMATS = ["openai", "anthropic", "gemini"]
 WEATHER = ToolDefinition(

@@ -26,8 +26,7 @@ from ai_lib_python import (
     ToolDefinition,
 )
 from ai_lib_python.testing import Fault, ProviderEmulator, Reply
-
-from .conftest import KEY, MODELS, make_client
+from tests._support import KEY, MODELS, make_client
 
 FORMATS = ["openai", "anthropic", "gemini"]
 LONG = Reply(text="word " * 400, chunk_size=5, chunk_delay=0.002)

@@ -30,8 +30,7 @@ from ai_lib_python.guardrails import (
 )
 from ai_lib_python.plugins import Plugin
 from ai_lib_python.testing import ProviderEmulator, Reply
-
-from .conftest import KEY, MODELS, make_client
+from tests._support import KEY, MODELS, make_client
 
 FORMATS = ["openai", "anthropic", "gemini"]
 

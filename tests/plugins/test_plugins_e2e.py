@@ -24,8 +24,7 @@ from ai_lib_python.errors import PluginError
 from ai_lib_python.plugins import Plugin, PluginLayer
 from ai_lib_python.testing import Fault, ProviderEmulator, Reply
 from ai_lib_python.types import StreamEvent
-
-from .conftest import KEY, MODELS, make_client
+from tests._support import KEY, MODELS, make_client
 
 
 def canned(text: str) -> ChatResponse:

@@ -12,8 +12,7 @@ from ai_lib_python.client import CallContext
 from ai_lib_python.errors import PluginError
 from ai_lib_python.plugins import ENTRY_POINT_GROUP, Plugin, PluginRegistry
 from ai_lib_python.testing import ProviderEmulator
-
-from .conftest import KEY, MODELS
+from tests._support import KEY, MODELS
 
 
 class Alpha(Plugin):

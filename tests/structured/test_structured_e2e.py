@@ -13,8 +13,7 @@ from ai_lib_python.errors import StructuredOutputError
 from ai_lib_python.plugins import Plugin, PluginLayer
 from ai_lib_python.structured import StructuredResult, output_spec
 from ai_lib_python.testing import ProviderEmulator, Reply, ToolCallReply
-
-from .conftest import make_client
+from tests._support import make_client
 
 
 class Person(BaseModel):

@@ -1,8 +1,6 @@
+"""What the end-to-end tests share: the test key, model ids and a client factory."""
+
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-
-import pytest
 
 from ai_lib_python import AiClient
 from ai_lib_python.testing import ProviderEmulator
@@ -16,13 +14,10 @@ MODELS = {
 }
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[ProviderEmulator]:
-    async with ProviderEmulator(require_key=KEY) as e:
-        yield e
-
-
 async def make_client(emu: ProviderEmulator, fmt: str, *, model: str | None = None,
                       **kw: object) -> AiClient:
+    """A client on the bare path (no retry), so a test sees each response as sent.
+    Retry, fallback and the other policies are tested in tests/resilience."""
+    kw.setdefault("max_retries", 0)
     return await AiClient.create(model or MODELS[fmt], base_url=emu.url_for(fmt), api_key=KEY,
                                  **kw)  # type: ignore[arg-type]
