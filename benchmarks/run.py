@@ -110,8 +110,15 @@ def main() -> int:
     assert server.stdout is not None and server.stdin is not None
     if server.stdout.readline().strip() != "ready":
         raise SystemExit("benchmark server did not start")
+    # The server builds each streamed body on its first request; build them all now so
+    # no measured run pays for it.
+    for w in workloads:
+        if w.name.startswith(("stream", "concurrent")):
+            run_workload("raw", Workload(w.name, [x for x in w.args if x != "--telemetry"],
+                                         w.metric, w.higher_is_better, None, w.label), port)
     results: dict[tuple[str, str], list[float]] = {}
     extra: dict[tuple[str, str], list[float]] = {}
+    warm: dict[tuple[str, str], list[float]] = {}
     started = time.perf_counter()
     try:
         for rep in range(reps):
@@ -127,6 +134,9 @@ def main() -> int:
                     results.setdefault((w.name, impl), []).append(float(r[w.metric]))
                     if "rss_peak_mb" in r:
                         extra.setdefault((w.name, impl), []).append(float(r["rss_peak_mb"]))
+                    if "warm_deltas_per_s" in r:
+                        warm.setdefault((w.name, impl), []).append(
+                            float(r["warm_deltas_per_s"]))
         imports: dict[str, list[tuple[float, float]]] = {}
         n_imports = 2 if smoke else 10
         stmts = {"raw": "import httpx", "ours": "import ai_lib_python",
@@ -163,6 +173,11 @@ def main() -> int:
             add(w.label, raw, ours, ratio, f">= {w.target:.2f}x", ratio >= w.target)
         else:
             add(w.label, raw, ours, ratio, f"<= {w.target:.2f}x", ratio <= w.target)
+        if (w.name, "ours") in warm and w.target is not None and w.impls[0] == "raw":
+            w_raw = statistics.median(warm[(w.name, base_key)])
+            w_ours = statistics.median(warm[(w.name, "ours")])
+            add(w.label.replace(":", ", second stream in the process:"), w_raw, w_ours,
+                w_ours / w_raw, "(info)", None)
         if (w.name, "ours") in extra:
             r_raw = statistics.median(extra[(w.name, base_key)])
             r_ours = statistics.median(extra[(w.name, "ours")])

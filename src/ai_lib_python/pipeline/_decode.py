@@ -78,6 +78,10 @@ class SseDecoder:
             event: bytes | None = None
             if ev[:6] == b"data: " and b"\n" not in ev:
                 data = ev[6:]
+            elif ev[:7] == b"event: " and ev.count(b"\n") == 1 and b"\ndata: " in ev:
+                # "event: name\ndata: {...}" (Anthropic, Groq errors): also one split.
+                head, data = ev.split(b"\ndata: ", 1)
+                event = head[7:].strip()
             else:
                 slow, event = self._slow(ev)
                 if slow is None:
