@@ -74,6 +74,7 @@ class StreamSpec:
     termination: Mapping[str, str] | None = None
     error_by_code: Mapping[str, str] | None = None
     error_by_status: Mapping[str, str] | None = None
+    text_tool_fallback: bool = False
 
 
 def _wild_prefix(node: PathNode) -> tuple[Step, ...] | None:
@@ -334,6 +335,7 @@ def stream_spec_of(manifest: Any) -> StreamSpec:
         termination=getattr(manifest, "termination_map", None) or {},
         error_by_code=getattr(manifest, "error_by_code", None) or {},
         error_by_status=getattr(manifest, "error_by_status", None) or {},
+        text_tool_fallback=bool(getattr(manifest, "text_tool_fallback", False)),
     )
 
 
@@ -569,7 +571,12 @@ class StreamState:
         if not cands:
             cands = [CandidateAccumulator(0).build(self._plan.termination)]
         usage = normalize_usage(self._raw_usage) if self._raw_usage else None
-        return ChatResponse(cands, usage, self.model, self.response_id)
+        response = ChatResponse(cands, usage, self.model, self.response_id)
+        if self._plan.spec.text_tool_fallback:
+            from ai_lib_python.wire._text_tools import apply_text_tool_calls
+
+            apply_text_tool_calls(response)
+        return response
 
 
 def rule_specs(rules: Sequence[Mapping[str, Any]]) -> tuple[RuleSpec, ...]:

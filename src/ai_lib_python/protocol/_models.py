@@ -1012,7 +1012,16 @@ class ProtocolManifest(_Section):
 
     @property
     def feature_flags(self) -> dict[str, bool]:
+        """v2 ``capabilities.feature_flags`` (derived from the capability names in v1)."""
         return self._view.feature_flags
+
+    @property
+    def text_tool_fallback(self) -> bool:
+        """Whether the model may write tool calls as text (v2
+        ``capabilities.tool_calling.text_fallback``): responses are then parsed for them."""
+        block = self.capabilities_block
+        tool_calling = block.tool_calling if block is not None else None
+        return isinstance(tool_calling, dict) and bool(tool_calling.get("text_fallback"))
 
     @property
     def rate_limit_headers(self) -> dict[str, str]:

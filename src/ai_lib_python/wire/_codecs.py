@@ -120,7 +120,13 @@ def decode_response(manifest: Any, body: Any) -> ChatResponse:
         from ai_lib_python.errors import StreamDecodeError
 
         raise StreamDecodeError(f"expected a JSON object response, got {type(body).__name__}")
-    return codec_for(manifest).decode(body, dict(getattr(manifest, "termination_map", None) or {}))
+    response = codec_for(manifest).decode(
+        body, dict(getattr(manifest, "termination_map", None) or {}))
+    if getattr(manifest, "text_tool_fallback", False):
+        from ai_lib_python.wire._text_tools import apply_text_tool_calls
+
+        apply_text_tool_calls(response)
+    return response
 
 
 def encode_content_blocks(api_style: str, blocks: list[ContentBlock]) -> list[dict[str, Any]]:

@@ -20,10 +20,13 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ai_lib_python.errors import ConfigurationError
 from ai_lib_python.types import ToolCall, ToolDefinition
+
+if TYPE_CHECKING:
+    from ai_lib_python.types import ChatResponse
 
 PromptLevel = Literal["L1", "L2", "L3"]
 
@@ -239,3 +242,24 @@ def build_tool_prompt(
             + "\n</tool_call>"
         )
     return "\n\n".join(parts)
+
+
+def apply_text_tool_calls(response: ChatResponse) -> None:
+    """For models that write tool calls as text (``<tool_call>...``, DeepSeek DSML):
+    when a candidate has no native calls, move the calls found in its text into
+    ``tool_calls`` and keep the rest of the text as its content."""
+    from ai_lib_python.types import Message, TextBlock, ToolUseBlock
+
+    for cand in response.candidates:
+        if cand.tool_calls or not cand.content:
+            continue
+        parsed = merge_tool_calls(cand.content, [])
+        if not parsed.tool_calls:
+            continue
+        others = [b for b in cand.message.blocks if not isinstance(b, TextBlock)]
+        blocks = [*others, TextBlock(parsed.remaining_text)] if parsed.remaining_text else others
+        blocks += [ToolUseBlock(c.id, c.name, c.arguments) for c in parsed.tool_calls]
+        cand.message = Message("assistant", tuple(blocks))
+        cand.tool_calls = list(parsed.tool_calls)
+        if cand.finish_reason in (None, "end_turn"):
+            cand.finish_reason = "tool_use"
