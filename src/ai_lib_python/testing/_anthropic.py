@@ -19,6 +19,7 @@ from ai_lib_python.testing._wire import (
     count_tokens,
     dumps,
     jstr,
+    scan_messages,
     signature_for,
     split,
     template,
@@ -64,17 +65,8 @@ class AnthropicFormat(WireFormat):
 
     def exchange(self, request: RecordedRequest, seq: int, created: int) -> Exchange:
         body = body_dict(request)
-        messages = body.get("messages")
-        messages = messages if isinstance(messages, list) else []
-        prompt_chars = len(text_of(body.get("system")))
-        user_text = ""
-        for message in messages:
-            if not isinstance(message, dict):
-                continue
-            text = text_of(message.get("content"))
-            prompt_chars += len(text)
-            if message.get("role") == "user":
-                user_text = text
+        user_text, prompt_chars = scan_messages(body.get("messages"))
+        prompt_chars += len(text_of(body.get("system")))
         model = str(body.get("model") or "claude-emulated")
         thinking = body.get("thinking")
         stops = body.get("stop_sequences")

@@ -18,9 +18,9 @@ from ai_lib_python.testing._wire import (
     count_tokens,
     dumps,
     jstr,
+    scan_messages,
     split,
     template,
-    text_of,
 )
 
 _FINISH = {
@@ -60,17 +60,7 @@ class CohereFormat(WireFormat):
 
     def exchange(self, request: RecordedRequest, seq: int, created: int) -> Exchange:
         body = body_dict(request)
-        messages = body.get("messages")
-        messages = messages if isinstance(messages, list) else []
-        user_text = ""
-        prompt_chars = 0
-        for message in messages:
-            if not isinstance(message, dict):
-                continue
-            text = text_of(message.get("content"))
-            prompt_chars += len(text)
-            if message.get("role") == "user":
-                user_text = text
+        user_text, prompt_chars = scan_messages(body.get("messages"))
         model = str(body.get("model") or "command-emulated")
         thinking = body.get("thinking")
         stops = body.get("stop_sequences")

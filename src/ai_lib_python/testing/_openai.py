@@ -24,9 +24,9 @@ from ai_lib_python.testing._wire import (
     estimate_tokens,
     jstr,
     round_robin,
+    scan_messages,
     split,
     template,
-    text_of,
 )
 
 _FINISH = {
@@ -86,17 +86,7 @@ class OpenAIFormat(WireFormat):
 
     def exchange(self, request: RecordedRequest, seq: int, created: int) -> Exchange:
         body = body_dict(request)
-        messages = body.get("messages")
-        messages = messages if isinstance(messages, list) else []
-        user_text = ""
-        prompt_chars = 0
-        for message in messages:
-            if not isinstance(message, dict):
-                continue
-            text = text_of(message.get("content"))
-            prompt_chars += len(text)
-            if message.get("role") == "user":
-                user_text = text
+        user_text, prompt_chars = scan_messages(body.get("messages"))
         model = str(body.get("model") or "gpt-emulated")
         options = body.get("stream_options")
         n = body.get("n")

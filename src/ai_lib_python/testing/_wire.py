@@ -300,3 +300,17 @@ class WireFormat(ABC):
             status = self.overloaded_status
         base = self.error_spec(status, ex)
         return ErrorSpec(status, message or base.message, error_type or base.error_type, base.code)
+
+
+def scan_messages(messages: Any) -> tuple[str, int]:
+    """The last user text of a chat-style ``messages`` list, and the characters of all."""
+    user_text = ""
+    prompt_chars = 0
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict):
+            continue
+        text = text_of(message.get("content"))
+        prompt_chars += len(text)
+        if message.get("role") == "user":
+            user_text = text
+    return user_text, prompt_chars
