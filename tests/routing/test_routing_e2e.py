@@ -198,11 +198,9 @@ def test_public_names_resolve() -> None:
     assert routing.is_route("route:x") and not routing.is_route("openai/gpt-4o")
 
 
-async def test_orders_beyond_the_cache_reuse_closed_chains_safely(
-        emu: ProviderEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ai_lib_python.routing._executor as executor_module
-
-    monkeypatch.setattr(executor_module, "MAX_CHAINS", 2)
+async def test_every_order_goes_through_the_clients_one_chain(emu: ProviderEmulator) -> None:
+    """Routing sets the order per call on one resilience chain: backpressure and
+    breakers are the client's, whatever the order."""
     array = ModelArray([target(emu, "openai/gpt-4o-mini"), target(emu, "gemini/gemini-2.5-flash"),
                         target(emu, "anthropic/claude-haiku-4-5")], strategy="round_robin")
     resilience = ResilientExecutor(NO_RETRY)
@@ -211,9 +209,11 @@ async def test_orders_beyond_the_cache_reuse_closed_chains_safely(
                                    base_url=emu.url_for("openai"),
                                    fallbacks=list(array.targets[1:]), executor=executor)
     async with client:
+        chain = executor.handlers[0]._chain
         for i in range(7):
             resp = await client.chat().user(f"q{i}").execute()
             assert resp.content == f"Echo: q{i}"
-        assert len(executor.handlers[0]._chains) == 2
+        assert executor.handlers[0]._chain is chain
+        assert len(resilience._handlers) == 1
     assert formats(emu) == ["openai", "gemini", "anthropic"] * 2 + ["openai"]
     assert resilience.snapshot().open_admissions == 0

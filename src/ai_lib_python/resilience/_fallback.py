@@ -16,19 +16,28 @@ from ai_lib_python.errors import AiLibError, AllTargetsFailedError
 from ai_lib_python.resilience._preflight import WITHHELD, aclosing_stream
 from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
 
+ORDER = "fallback.order"
+"""``CallContext.attributes`` key: the member indices in the order this call tries them
+(a router sets it per call); without it, the members' own order."""
+
 
 class FallbackHandler:
-    """Tries ``members`` (name, handler) in order."""
+    """Tries ``members`` (name, handler) in order, or in the call's ``ORDER``."""
 
     def __init__(self, members: Sequence[tuple[str, ChatHandler]]) -> None:
         if not members:
             raise ValueError("a fallback chain needs at least one target")
         self.members = list(members)
 
-    def _give_up(self, failed: list[tuple[str, AiLibError]], index: int) -> AiLibError | None:
+    def _for(self, ctx: CallContext) -> list[tuple[str, ChatHandler]]:
+        order = ctx.attributes.get(ORDER)
+        return self.members if order is None else [self.members[i] for i in order]
+
+    def _give_up(self, failed: list[tuple[str, AiLibError]], index: int,
+                 count: int) -> AiLibError | None:
         """The error to raise now, or None to try the next target."""
         error = failed[-1][1]
-        if error.fallbackable and index + 1 < len(self.members):
+        if error.fallbackable and index + 1 < count:
             return None
         if len(failed) == 1 or not error.fallbackable:
             return error
@@ -36,12 +45,13 @@ class FallbackHandler:
 
     async def execute(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
         failed: list[tuple[str, AiLibError]] = []
-        for index, (name, handler) in enumerate(self.members):
+        members = self._for(ctx)
+        for index, (name, handler) in enumerate(members):
             try:
                 return await handler.execute(request, ctx)
             except AiLibError as error:
                 failed.append((name, error))
-                final = self._give_up(failed, index)
+                final = self._give_up(failed, index, len(members))
                 if final is error:
                     raise
                 if final is not None:
@@ -50,7 +60,8 @@ class FallbackHandler:
 
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
         failed: list[tuple[str, AiLibError]] = []
-        for index, (name, handler) in enumerate(self.members):
+        members = self._for(ctx)
+        for index, (name, handler) in enumerate(members):
             delivered = False
             try:
                 async with aclosing_stream(handler.stream(request, ctx)) as events:
@@ -62,7 +73,7 @@ class FallbackHandler:
                 if delivered or ctx.events_yielded:
                     raise
                 failed.append((name, error))
-                final = self._give_up(failed, index)
+                final = self._give_up(failed, index, len(members))
                 if final is error:
                     raise
                 if final is not None:
@@ -74,4 +85,4 @@ class FallbackHandler:
             await handler.aclose()
 
 
-__all__ = ["FallbackHandler"]
+__all__ = ["ORDER", "FallbackHandler"]

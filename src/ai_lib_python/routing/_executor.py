@@ -4,10 +4,10 @@ There is one fallback implementation in the library, the resilience layer's
 ``FallbackHandler`` (inside ``ResilientExecutor``): it tries targets in order and
 moves on on a fallbackable error (for a stream, only before the first event reached
 the caller). Routing only decides the order, per call. The routed handler asks the
-:class:`ModelArray` for the order, then sends the call through a resilience chain
-built over the targets in that order (chains are built once per order and kept, so
-breakers, rate limits and retry policies are the resilience executor's own, shared
-by every order). After the call it feeds the array what the call taught: outcome
+:class:`ModelArray` for the order and sends the call through the client's one
+resilience chain with that order set for the call (``FallbackHandler``'s ``ORDER``),
+so breakers, rate limits, backpressure and retry policies are shared by every order.
+After the call it feeds the array what the call taught: outcome
 and latency of the member that answered (whole call for ``execute``, time to first
 token for streams, only when no retry or fallback blurred it), failed members, and
 their circuit breaker state (from ``CallStats.extra`` and the executor's breakers).
@@ -22,12 +22,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ai_lib_python.client._context import CallContext, ChatHandler
 from ai_lib_python.errors import CancelledError
+from ai_lib_python.resilience._fallback import ORDER
 from ai_lib_python.routing._array import ModelArray
 from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
 
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
     from ai_lib_python.telemetry import HealthChecker
 
 log = logging.getLogger("ai_lib_python.routing")
-
-MAX_CHAINS = 32
-"""Resilience chains kept per routed client (one per distinct order seen)."""
-
 
 class RoutingExecutor:
     """An Executor routing each call over a :class:`ModelArray`.
@@ -94,7 +90,7 @@ class RoutedHandler:
         n = len(self.array)
         self._names = [m.name for m in self.array.members] + [t.name for t in targets[n:]]
         self._tail = tuple(range(n, len(targets)))
-        self._chains: OrderedDict[tuple[int, ...], ChatHandler] = OrderedDict()
+        self._chain: ChatHandler = owner.resilience.build(self._targets)
         self.health: HealthChecker | None = None
         if owner.health_interval_s:
             from ai_lib_python.telemetry import HealthChecker
@@ -110,24 +106,11 @@ class RoutedHandler:
         if self.health is not None and not self.health.running:
             self.health.start()
         order = (*self.array.order(request), *self._tail)
+        ctx.attributes[ORDER] = order
         ctx.stats.extra["routing"] = {
             "route": self.array.name, "first": self._names[order[0]],
             "order": [self._names[i] for i in order]}
         return order
-
-    async def _chain(self, order: tuple[int, ...]) -> ChatHandler:
-        chain = self._chains.get(order)
-        if chain is None:
-            chain = self._owner.resilience.build([self._targets[i] for i in order])
-            self._chains[order] = chain
-            if len(self._chains) > MAX_CHAINS:
-                # The least recently used order goes. Closing a chain releases its share
-                # of the executor; a call still running through it is not disturbed.
-                _, old = self._chains.popitem(last=False)
-                await old.aclose()
-        else:
-            self._chains.move_to_end(order)
-        return chain
 
     # -- learning -----------------------------------------------------------------
     def _learn(self, order: tuple[int, ...], ctx: CallContext, *, ok: bool,
@@ -206,7 +189,7 @@ class RoutedHandler:
         order = self._plan(request, ctx)
         t0 = time.monotonic()
         try:
-            response = await (await self._chain(order)).execute(request, ctx)
+            response = await self._chain.execute(request, ctx)
         except BaseException as exc:
             if not _cancelled(exc):
                 await self._breakers(order, ctx, self._learn(order, ctx, ok=False,
@@ -219,8 +202,7 @@ class RoutedHandler:
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
         order = self._plan(request, ctx)
         t0 = time.monotonic()
-        chain = await self._chain(order)
-        events = cast("AsyncGenerator[StreamEvent, None]", chain.stream(request, ctx))
+        events = cast("AsyncGenerator[StreamEvent, None]", self._chain.stream(request, ctx))
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
@@ -248,10 +230,7 @@ class RoutedHandler:
             self._owner.handlers.remove(self)
         if self.health is not None:
             await self.health.aclose()
-        chains = list(self._chains.values())
-        self._chains.clear()
-        for chain in chains:
-            await chain.aclose()
+        await self._chain.aclose()
 
 
 def _cancelled(exc: BaseException) -> bool:
