@@ -8,7 +8,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.replay._server import Reply
+from ai_lib_python.testing import Raw
+from tests.replay._chunks import chunk_plan
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "recorded"
 EXPECTED_FILES = 63
@@ -83,15 +84,30 @@ class Recording:
             return path.split(marker, 1)[1].split(":", 1)[0]
         raise ValueError(f"{self.id}: no model in the request")
 
-    def reply(self) -> Reply:
-        """The recorded response, as the replay server sends it."""
+    def body_bytes(self) -> bytes:
+        """The recorded response body, exactly as the provider sent it."""
+        resp = self.response
+        if self.is_stream:
+            return str(resp["stream"]).encode("utf-8")
+        return json.dumps(resp.get("body"), ensure_ascii=False).encode("utf-8")
+
+    def chunk_sizes(self) -> list[int]:
+        """The HTTP chunks a stream is served in (reproducible per recording)."""
+        return chunk_plan(self.body_bytes(), self.id)
+
+    def raw(self) -> Raw:
+        """The recorded response for the emulator to send byte for byte: a stream as
+        many small HTTP chunks (cut inside lines and characters), a body as it is."""
         resp = self.response
         headers = {str(k).lower(): str(v) for k, v in (resp.get("headers") or {}).items()}
-        if self.is_stream:
-            body = str(resp["stream"]).encode("utf-8")
-            return Reply(int(resp["status"]), headers, body, chunked=True, seed=self.id)
-        raw = json.dumps(resp.get("body"), ensure_ascii=False).encode("utf-8")
-        return Reply(int(resp["status"]), headers, raw, chunked=False, seed=self.id)
+        data = self.body_bytes()
+        if not self.is_stream:
+            return Raw(body=data, status=int(resp["status"]), headers=headers)
+        frames, pos = [], 0
+        for size in self.chunk_sizes():
+            frames.append(data[pos:pos + size])
+            pos += size
+        return Raw(status=int(resp["status"]), headers=headers, frames=frames)
 
 
 def load_recordings() -> list[Recording]:

@@ -32,10 +32,11 @@ from ai_lib_python import (
     ToolCallStarted,
     ToolUseBlock,
 )
+from ai_lib_python.testing import ProviderEmulator, RecordedRequest
+from tests.replay._chunks import MAX_CHUNK, chunk_plan
 from tests.replay._corpus import DATA_DIR, EXPECTED_FILES, Recording, load_recordings
 from tests.replay._facts import wire_facts
 from tests.replay._requests import to_chat_request
-from tests.replay._server import MAX_CHUNK, ReceivedRequest, ReplayServer, chunk_plan
 
 RECORDINGS = load_recordings()
 API_KEY = "test-key-replay-5c1f0e9a"
@@ -90,13 +91,10 @@ def _params() -> list[Any]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ReplayServer]:
-    srv = ReplayServer()
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
+async def server() -> AsyncIterator[ProviderEmulator]:
+    """The provider emulator, answering each request with the recorded bytes."""
+    async with ProviderEmulator() as emu:
+        yield emu
 
 
 # -- the corpus itself --------------------------------------------------------------------
@@ -145,16 +143,16 @@ def test_extra_body_carries_only_parameters_without_a_standard_name() -> None:
 
 
 @pytest.mark.parametrize("rec", _params())
-async def test_replay(rec: Recording, server: ReplayServer) -> None:
+async def test_replay(rec: Recording, server: ProviderEmulator) -> None:
     manifest = await _LOADER.load_provider(rec.manifest_id)
-    server.reply = rec.reply()
-    base_url = server.origin + urlsplit(manifest.base_url or "").path
+    server.enqueue(rec.raw())
+    base_url = server.base_url + urlsplit(manifest.base_url or "").path
     request = to_chat_request(rec)
     expect = rec.expect
     checks: list[Callable[[], None]] = [lambda: check_request(rec, manifest, server)]
 
     async with await AiClient.create(
-        f"{rec.manifest_id}/{rec.model}", base_url=base_url, api_key=API_KEY
+        f"{rec.manifest_id}/{rec.model}", base_url=base_url, api_key=API_KEY, max_retries=0
     ) as client:
         if "error" in expect:
             with pytest.raises(ProviderError) as info:
@@ -202,9 +200,10 @@ def run_checks(checks: list[Callable[[], None]]) -> None:
 # -- request checks -----------------------------------------------------------------------
 
 
-def check_request(rec: Recording, manifest: ProtocolManifest, server: ReplayServer) -> None:
+def check_request(rec: Recording, manifest: ProtocolManifest,
+                  server: ProviderEmulator) -> None:
     assert server.requests, "the client sent nothing"
-    got: ReceivedRequest = server.requests[0]
+    got: RecordedRequest = server.requests[0]
     recorded = rec.request
     assert got.method == recorded["method"]
     assert got.path == recorded["url_path"], (
@@ -215,7 +214,7 @@ def check_request(rec: Recording, manifest: ProtocolManifest, server: ReplayServ
         want_query["alt"] = "sse"  # the client always asks Gemini for SSE
     assert got.query == want_query
     assert got.headers.get("content-type", "").startswith("application/json")
-    assert isinstance(got.body, dict), "the request body is not a JSON object"
+    assert isinstance(got.json, dict), "the request body is not a JSON object"
 
     # Auth in the provider's form, and the key nowhere else.
     header, value = AUTH_HEADER.get(rec.manifest_id, ("authorization", f"Bearer {API_KEY}"))
@@ -223,7 +222,7 @@ def check_request(rec: Recording, manifest: ProtocolManifest, server: ReplayServ
     others = {k: v for k, v in got.headers.items() if k != header}
     assert not any(API_KEY in v for v in others.values())
     assert not any(API_KEY in v for v in got.query.values())
-    assert API_KEY.encode() not in got.raw_body
+    assert API_KEY.encode() not in got.body
     for name in KEPT_HEADERS:
         if name in recorded.get("headers", {}):
             assert got.headers.get(name) == recorded["headers"][name], name
@@ -231,7 +230,7 @@ def check_request(rec: Recording, manifest: ProtocolManifest, server: ReplayServ
         assert "anthropic-version" in got.headers
 
     want = wire_facts(rec.api, recorded["body"], recorded["url_path"])
-    have = wire_facts(rec.api, got.body, got.path)
+    have = wire_facts(rec.api, got.json, got.path)
     assert have.model == want.model == rec.model
     assert have.stream == want.stream == rec.is_stream
     assert have.roles == want.roles, "message roles / count"
@@ -351,10 +350,11 @@ def check_events(rec: Recording, events: list[Any], resp: ChatResponse) -> None:
         (c.name, c.arguments) for c in resp.tool_calls]
 
 
-def check_chunked(rec: Recording, server: ReplayServer) -> None:
+def check_chunked(rec: Recording, server: ProviderEmulator) -> None:
     """The stream really went out in small chunks, split inside characters where it can."""
-    sizes = server.served_chunks
-    data = rec.reply().body
+    sizes = rec.chunk_sizes()
+    assert server.requests[0].response.frames_written == len(sizes)
+    data = rec.body_bytes()
     assert sum(sizes) == len(data) and len(sizes) > 1
     assert max(sizes) <= MAX_CHUNK
     if any(b >= 0x80 for b in data):
