@@ -171,12 +171,19 @@ class Endpoint:
             ctx.response_factory = state.response
             limit = self.transport.max_response_bytes
             first = True
+            step = state.step
+            events: list[StreamEvent] = []
             async for chunk in resp.chunks():
                 if limit is not None and resp.received_bytes > limit:
                     raise ResponseTooLargeError(
                         f"stream larger than the limit of {limit} bytes", limit=limit)
-                events = state.feed(chunk)
-                if events:
+                # One frame at a time: parse, map, hand its events on, then the next.
+                # A read holding hundreds of frames never has them all parsed at once
+                # (which would also wake the garbage collector again and again).
+                for item in state.split(chunk):
+                    step(item, events)
+                    if not events:
+                        continue
                     if first:
                         for ev in events:
                             if isinstance(ev, _FIRST_TOKEN_EVENTS):
@@ -188,6 +195,7 @@ class Endpoint:
                         yield ev
                         if type(ev) is StreamError and state.error is not None:
                             raise state.error
+                    events.clear()
             try:
                 tail = state.finish()
             except StreamDecodeError:

@@ -25,11 +25,33 @@ DONE: Final = _Done()
 
 
 class FrameDecoder(Protocol):
-    """Cuts streamed bytes into parsed frames; ``close()`` flushes the rest."""
+    """Cuts streamed bytes into frames; ``close()`` flushes the rest.
+
+    ``split(chunk)`` only cuts: it returns the raw items completed by ``chunk``
+    (payload bytes, or ``DONE``), and ``frame(item)`` parses one of them. A stream
+    consumer parses each item just before it maps it, so a network read holding
+    hundreds of frames never has hundreds of parsed dicts alive at once.
+    ``feed(chunk)`` is both steps for the whole chunk.
+    """
+
+    def split(self, chunk: bytes) -> list[Any]: ...
+
+    def frame(self, item: Any) -> Any: ...
+
+    def split_rest(self) -> list[Any]: ...
 
     def feed(self, chunk: bytes) -> list[Any]: ...
 
     def close(self) -> list[Any]: ...
+
+
+class _ErrorEvent:
+    """The payload of an SSE ``event: error``: its frame is wrapped as an error."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
 def _parse(data: bytes) -> Any:
@@ -54,7 +76,7 @@ class SseDecoder:
         self._buf = b""
         self._done = done_signal.encode() if done_signal else None
 
-    def feed(self, chunk: bytes) -> list[Any]:
+    def split(self, chunk: bytes) -> list[Any]:
         buf = self._buf + chunk if self._buf else chunk
         if b"\r" in buf:
             if buf.endswith(b"\r"):  # a CRLF may be split across chunks
@@ -89,12 +111,27 @@ class SseDecoder:
                 data = slow
             if done is not None and data == done:
                 out.append(DONE)
-                continue
-            frame = _parse(data)
-            if event == b"error" and isinstance(frame, dict) and "error" not in frame:
-                frame = {"type": "error", "error": frame}
-            out.append(frame)
+            elif event == b"error":
+                out.append(_ErrorEvent(data))
+            else:
+                out.append(data)
         return out
+
+    @staticmethod
+    def frame(item: Any) -> Any:
+        """Parse one item of :meth:`split`."""
+        if type(item) is bytes:
+            return _parse(item)
+        if type(item) is _ErrorEvent:
+            frame = _parse(item.data)
+            if isinstance(frame, dict) and "error" not in frame:
+                frame = {"type": "error", "error": frame}
+            return frame
+        return item  # DONE
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        frame = self.frame
+        return [frame(item) for item in self.split(chunk)]
 
     @staticmethod
     def _slow(ev: bytes) -> tuple[bytes | None, bytes | None]:
@@ -116,13 +153,17 @@ class SseDecoder:
             return None, event
         return joined.strip() if joined.strip() == b"[DONE]" else joined, event
 
-    def close(self) -> list[Any]:
+    def split_rest(self) -> list[Any]:
         rest, self._buf = self._buf, b""
         rest = rest.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip(b"\n")
         if not rest:
             return []
         # A last event without its blank line: accept it when it is complete.
         return self._events([rest])
+
+    def close(self) -> list[Any]:
+        frame = self.frame
+        return [frame(item) for item in self.split_rest()]
 
 
 class JsonLinesDecoder:
@@ -133,15 +174,25 @@ class JsonLinesDecoder:
     def __init__(self) -> None:
         self._buf = b""
 
-    def feed(self, chunk: bytes) -> list[Any]:
+    def split(self, chunk: bytes) -> list[Any]:
         buf = self._buf + chunk if self._buf else chunk
         lines = buf.split(b"\n")
         self._buf = lines.pop()
-        return [_parse(line) for line in lines if line.strip()]
+        return [line for line in lines if line.strip()]
+
+    @staticmethod
+    def frame(item: Any) -> Any:
+        return _parse(item)
+
+    def split_rest(self) -> list[Any]:
+        rest, self._buf = self._buf, b""
+        return [rest] if rest.strip() else []
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        return [_parse(line) for line in self.split(chunk)]
 
     def close(self) -> list[Any]:
-        rest, self._buf = self._buf, b""
-        return [_parse(rest)] if rest.strip() else []
+        return [_parse(rest) for rest in self.split_rest()]
 
 
 class JsonArrayDecoder:
@@ -158,6 +209,17 @@ class JsonArrayDecoder:
         self._buf = ""
         self._started = False
         self._closed = False
+
+    def split(self, chunk: bytes) -> list[Any]:
+        """Elements are parsed here already: finding an element's end means parsing it."""
+        return self.feed(chunk)
+
+    @staticmethod
+    def frame(item: Any) -> Any:
+        return item
+
+    def split_rest(self) -> list[Any]:
+        return self.close()
 
     def feed(self, chunk: bytes) -> list[Any]:
         try:

@@ -375,9 +375,25 @@ class StreamState:
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Decode ``chunk`` and return the events it completes."""
         out: list[StreamEvent] = []
-        for frame in self._decoder.feed(chunk):
-            self._frame(frame, out)
+        step = self.step
+        for item in self._decoder.split(chunk):
+            step(item, out)
         return out
+
+    def split(self, chunk: bytes) -> list[Any]:
+        """Cut ``chunk`` into raw frame items without parsing them; hand each to
+        :meth:`step` in order. (A consumer that yields each item's events before
+        stepping the next keeps one parsed frame alive at a time.)"""
+        return self._decoder.split(chunk)
+
+    def step(self, item: Any, out: list[StreamEvent]) -> None:
+        """Parse and map one item of :meth:`split`, appending its events to ``out``."""
+        frame = self._decoder.frame(item)
+        if frame is DONE:
+            self.done = True
+            return
+        self.frames += 1
+        self._plan.process(self, frame, out)
 
     def feed_frames(self, frames: Iterable[Any]) -> list[StreamEvent]:
         """Map already-decoded frames (dicts) to events."""
@@ -389,8 +405,8 @@ class StreamState:
     def finish(self, *, strict: bool = True) -> list[StreamEvent]:
         """End of input: flush, check completeness, close open calls, emit StreamEnd."""
         out: list[StreamEvent] = []
-        for frame in self._decoder.close():
-            self._frame(frame, out)
+        for item in self._decoder.split_rest():
+            self.step(item, out)
         if strict and not (self.done or self.completed or self._ended
                            or self.error is not None):
             raise StreamDecodeError(

@@ -501,8 +501,12 @@ class CodeGen:
         cut = kinds.index("wild")
         arr = self._local(path.steps[:cut])
         rest = self._chain("_x", path.steps[cut + 1:])
-        return (f"any({rest} is not MISSING for _x in ({arr} if type({arr}) is list else "
-                f"{arr}.values() if type({arr}) is dict else ()))")
+        # A one-element list (one candidate: nearly every frame) reads the element
+        # through the per-frame locals; only longer arrays pay for the generator.
+        only = self._local((*path.steps[:cut], Step("index", 0), *path.steps[cut + 1:]))
+        return (f"(({only} is not MISSING) if type({arr}) is list and len({arr}) == 1 else "
+                f"any({rest} is not MISSING for _x in ({arr} if type({arr}) is list else "
+                f"{arr}.values() if type({arr}) is dict else ())))")
 
     def value(self, text: str) -> str:
         """Source of an expression giving a path's value, None when absent."""
