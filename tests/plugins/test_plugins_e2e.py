@@ -163,8 +163,7 @@ async def test_no_event_hook_means_no_per_event_work(emu: ProviderEmulator) -> N
             raise NotImplementedError
 
         async def stream(self, request: ChatRequest, ctx: CallContext) -> Any:
-            for e in self.events:
-                yield e
+            yield list(self.events)
 
         async def aclose(self) -> None:
             pass
@@ -179,7 +178,8 @@ async def test_no_event_hook_means_no_per_event_work(emu: ProviderEmulator) -> N
     handler = PluginLayer([Counting()]).wrap(Inner(events))
     assert handler._event_hooks(0) == ()  # type: ignore[attr-defined]
     ctx = CallContext(ChatResponse([]).stats)
-    got = [e async for e in handler.stream(ChatRequest("m", (Message.user("hi"),)), ctx)]
+    got = [e async for batch in handler.stream(ChatRequest("m", (Message.user("hi"),)), ctx)
+           for e in batch]
     assert got[0] is events[0] and got[1] is events[1]
     assert calls == ["before"]
     assert PluginLayer([]).wrap(inner := Inner(events)) is inner  # nothing to run: no layer

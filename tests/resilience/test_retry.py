@@ -103,13 +103,14 @@ class Scripted:
             raise self.errors.pop(0)
         return ChatResponse([])
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest,
+                     ctx: CallContext) -> AsyncIterator[list[StreamEvent]]:
         self.calls += 1
         if self.errors:
             for _ in range(self.events_before_error):
-                yield PartialContentDelta("x")
+                yield [PartialContentDelta("x")]
             raise self.errors.pop(0)
-        yield PartialContentDelta("ok")
+        yield [PartialContentDelta("ok")]
 
     async def aclose(self) -> None:
         pass
@@ -151,15 +152,15 @@ async def test_stream_retried_only_before_the_first_event(fake_time: FakeTime) -
     before = Scripted(err(503))
     handler = RetryHandler(before, RetryPolicy(), sleep=fake_time.sleep)
     ctx = CallContext(CallStats())
-    events = [e async for e in handler.stream(REQ, ctx)]
+    events = [e async for batch in handler.stream(REQ, ctx) for e in batch]
     assert before.calls == 2 and len(events) == 1
 
     after = Scripted(err(503), events_before_error=1)
     handler = RetryHandler(after, RetryPolicy(), sleep=fake_time.sleep)
     got: list[StreamEvent] = []
     with pytest.raises(ProviderError):
-        async for e in handler.stream(REQ, CallContext(CallStats())):
-            got.append(e)
+        async for batch in handler.stream(REQ, CallContext(CallStats())):
+            got.extend(batch)
     assert after.calls == 1 and len(got) == 1
 
 

@@ -23,7 +23,7 @@ from ai_lib_python.cache._codec import (
     events_from_response,
     request_key,
 )
-from ai_lib_python.client import CallContext, ChatHandler
+from ai_lib_python.client import CallContext, ChatHandler, EventBatch
 from ai_lib_python.client._assemble import STAGE_CACHE
 from ai_lib_python.types import (
     ChatRequest,
@@ -180,26 +180,28 @@ class _CacheHandler:
         await cache._store(key, response, None, ctx)
         return response
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         cache = self._cache
         if _bypass(request):
             cache.counters.add(bypassed=1)
-            async for event in _forward(self._inner.stream(request, ctx)):
-                yield event
+            async for batch in _forward(self._inner.stream(request, ctx)):
+                yield batch
             return
         key = cache.key(request, ctx)
         entry = await cache._load(key, ctx)
         if entry is not None:
-            async for event in _replay(entry, ctx):
-                yield event
+            replay = _replay(entry, ctx)
+            if replay:
+                yield replay
             return
         events: list[StreamEvent] = []
         failed = False
-        async for event in _forward(self._inner.stream(request, ctx)):
-            if type(event) is StreamError:
-                failed = True
-            events.append(event)
-            yield event
+        async for batch in _forward(self._inner.stream(request, ctx)):
+            for event in batch:
+                if type(event) is StreamError:
+                    failed = True
+            events.extend(batch)  # before the caller may change the batch
+            yield batch
         # Only reached when the stream ran to its end without raising.
         factory = ctx.response_factory
         if not failed and factory is not None:
@@ -212,27 +214,28 @@ class _CacheHandler:
             await self._cache.aclose()
 
 
-async def _forward(inner: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+async def _forward(inner: AsyncIterator[EventBatch]) -> AsyncIterator[EventBatch]:
     """Yield from ``inner`` and always close it (down to the HTTP response)."""
     try:
-        async for event in inner:
-            yield event
+        async for batch in inner:
+            yield batch
     finally:
         close: Any = getattr(inner, "aclose", None)
         if close is not None:
             await close()
 
 
-async def _replay(entry: tuple[ChatResponse, list[StreamEvent] | None],
-                  ctx: CallContext) -> AsyncIterator[StreamEvent]:
+def _replay(entry: tuple[ChatResponse, list[StreamEvent] | None],
+            ctx: CallContext) -> EventBatch:
+    """A cached answer as one batch of events (a new list: the receiver owns it)."""
     response, events = entry
     response.stats = ctx.stats
     ctx.stats.streamed = True
     ctx.stats.attempts = 0
     ctx.response_factory = lambda: response
-    first = True
-    for event in events if events is not None else events_from_response(response):
-        if first and isinstance(event, _FIRST_TOKEN):
+    batch = list(events) if events is not None else events_from_response(response)
+    for event in batch:
+        if isinstance(event, _FIRST_TOKEN):
             ctx.stats.time_to_first_token_ms = (time.monotonic() - ctx.started) * 1000.0
-            first = False
-        yield event
+            break
+    return batch

@@ -12,7 +12,13 @@ from ai_lib_python.client._assemble import (
 )
 from ai_lib_python.client._builder import ChatRequestBuilder, as_tool
 from ai_lib_python.client._client import AiClient, AiClientBuilder, build_endpoint, default_loader
-from ai_lib_python.client._context import CallContext, CancelToken, ChatHandler
+from ai_lib_python.client._context import (
+    MAX_BATCH,
+    CallContext,
+    CancelToken,
+    ChatHandler,
+    EventBatch,
+)
 from ai_lib_python.client._endpoint import Endpoint
 from ai_lib_python.client._stream import ChatStream
 from ai_lib_python.types import CallStats, ChatRequest, ChatResponse
@@ -20,6 +26,7 @@ from ai_lib_python.types import CallStats, ChatRequest, ChatResponse
 CancellableStream = ChatStream
 
 __all__ = [
+    "MAX_BATCH",
     "STAGE_CACHE",
     "STAGE_GUARDRAILS",
     "STAGE_PLUGINS",
@@ -36,6 +43,7 @@ __all__ = [
     "ChatResponse",
     "ChatStream",
     "Endpoint",
+    "EventBatch",
     "Executor",
     "Layer",
     "Target",

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.client._endpoint import Endpoint
-from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import ChatRequest, ChatResponse
 
 STAGE_PLUGINS = 10
 STAGE_GUARDRAILS = 20
@@ -65,7 +65,7 @@ class _Single:
     async def execute(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
         return await self._endpoint.execute(request, ctx)
 
-    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         return self._endpoint.stream(request, ctx)
 
     async def aclose(self) -> None:

@@ -74,12 +74,26 @@ class CallContext:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+EventBatch = list[StreamEvent]
+"""Events in the order they happened, passed between layers together.
+
+A handler's ``stream`` yields batches, never empty: the events decoded from one
+network read (at most ``MAX_BATCH``), so a fast stream costs each layer one step
+per read rather than one per event, while a paced stream's batches hold a single
+event. The receiver owns a batch and may change it; ``ChatStream`` hands the events
+to the caller one at a time.
+"""
+
+MAX_BATCH = 128
+"""The most events the endpoint puts in one batch."""
+
+
 class ChatHandler(Protocol):
     """The interface every layer of the execution path implements and wraps."""
 
     async def execute(self, request: ChatRequest, ctx: CallContext) -> ChatResponse: ...
 
-    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]: ...
 
     async def aclose(self) -> None: ...
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ai_lib_python._json import dumps, loads
 from ai_lib_python._version import __version__
-from ai_lib_python.client._context import CallContext
+from ai_lib_python.client._context import MAX_BATCH, CallContext, EventBatch
 from ai_lib_python.errors import (
     AiLibError,
     ConfigurationError,
@@ -28,7 +28,6 @@ from ai_lib_python.types import (
     ChatResponse,
     PartialContentDelta,
     StreamError,
-    StreamEvent,
     ThinkingDelta,
     ToolCallStarted,
 )
@@ -153,7 +152,15 @@ class Endpoint:
         return response
 
     # -- stream -------------------------------------------------------------------
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    def _first_token(self, batch: EventBatch, ctx: CallContext) -> bool:
+        """Stamp the time to first token when ``batch`` holds it; False once stamped."""
+        for ev in batch:
+            if isinstance(ev, _FIRST_TOKEN_EVENTS):
+                ctx.stats.time_to_first_token_ms = (time.monotonic() - ctx.started) * 1000.0
+                return False
+        return True
+
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         if not request.stream:
             request = request.with_(stream=True)
         url, headers, query, body = self._prepare(request)
@@ -172,38 +179,46 @@ class Endpoint:
             limit = self.transport.max_response_bytes
             first = True
             step = state.step
-            events: list[StreamEvent] = []
+            batch: EventBatch = []
             async for chunk in resp.chunks():
                 if limit is not None and resp.received_bytes > limit:
                     raise ResponseTooLargeError(
                         f"stream larger than the limit of {limit} bytes", limit=limit)
-                # One frame at a time: parse, map, hand its events on, then the next.
-                # A read holding hundreds of frames never has them all parsed at once
-                # (which would also wake the garbage collector again and again).
+                # One frame at a time: parse and map it, then the next. A read holding
+                # hundreds of frames never has them all parsed at once (which would
+                # also wake the garbage collector again and again); its events travel
+                # up the layers as one batch.
                 for item in state.split(chunk):
-                    step(item, events)
-                    if not events:
-                        continue
+                    step(item, batch)
+                    if state.error is not None:
+                        break
+                    if len(batch) >= MAX_BATCH:
+                        if first:
+                            first = self._first_token(batch, ctx)
+                        yield batch
+                        batch = []
+                if state.error is not None:
+                    # The in-stream error is the last event the caller sees.
+                    for i, ev in enumerate(batch):
+                        if type(ev) is StreamError:
+                            del batch[i + 1:]
+                            break
+                    if batch:
+                        yield batch
+                    raise state.error
+                if batch:
                     if first:
-                        for ev in events:
-                            if isinstance(ev, _FIRST_TOKEN_EVENTS):
-                                ctx.stats.time_to_first_token_ms = (
-                                    time.monotonic() - ctx.started) * 1000.0
-                                first = False
-                                break
-                    for ev in events:
-                        yield ev
-                        if type(ev) is StreamError and state.error is not None:
-                            raise state.error
-                    events.clear()
+                        first = self._first_token(batch, ctx)
+                    yield batch
+                    batch = []
             try:
                 tail = state.finish()
             except StreamDecodeError:
                 if state.error is not None:
                     raise state.error from None
                 raise
-            for ev in tail:
-                yield ev
+            if tail:
+                yield tail
             if state.error is not None:
                 raise state.error
         if ctx.stats.request_id is None:

@@ -8,11 +8,11 @@ slot a layer holds. ``stream.response`` is the ChatResponse assembled so far.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ai_lib_python.client._context import CallContext
+from ai_lib_python.client._context import CallContext, EventBatch
 from ai_lib_python.errors import CancelledError
 from ai_lib_python.types import ChatResponse, PartialContentDelta, StreamEvent
 
@@ -34,12 +34,16 @@ def _load_asyncio() -> Any:
 class ChatStream:
     """The events of one streamed call."""
 
-    __slots__ = ("_closed", "_ctx", "_done", "_factory", "_gen", "_remove", "_task")
+    __slots__ = ("_batch", "_closed", "_ctx", "_done", "_factory", "_gen", "_pos", "_remove",
+                 "_task")
 
-    def __init__(self, factory: Callable[[], AsyncIterator[StreamEvent]], ctx: CallContext) -> None:
+    def __init__(self, factory: Callable[[], AsyncIterator[EventBatch]], ctx: CallContext) -> None:
         self._factory = factory
         self._ctx = ctx
-        self._gen: AsyncIterator[StreamEvent] | None = None
+        self._gen: AsyncIterator[EventBatch] | None = None
+        # The batch being handed out, one event per __anext__.
+        self._batch: Sequence[StreamEvent] = ()
+        self._pos = 0
         self._task: asyncio.Task[Any] | None = None
         self._done = False
         self._closed = False
@@ -57,7 +61,7 @@ class ChatStream:
     def __aiter__(self) -> ChatStream:
         return self
 
-    def _start(self) -> AsyncIterator[StreamEvent]:
+    def _start(self) -> AsyncIterator[EventBatch]:
         token = self._ctx.cancel
         if token is not None:
             token.raise_if_cancelled()
@@ -77,18 +81,26 @@ class ChatStream:
             task.cancel()
 
     async def __anext__(self) -> StreamEvent:
+        pos = self._pos
+        batch = self._batch
+        token = self._ctx.cancel
+        if pos < len(batch) and (token is None or not token.cancelled):
+            self._pos = pos + 1
+            self._ctx.events_yielded += 1
+            return batch[pos]
         if self._done or self._closed:
             raise StopAsyncIteration
         gen = self._gen or self._start()
         aio = _ASYNCIO or _load_asyncio()
-        token = self._ctx.cancel
         if token is not None:  # only a cancel token needs to find the task
             if token.cancelled:  # cancelled while the caller was handling an event
                 await self.aclose()
                 raise CancelledError(token.reason or "stream cancelled")
             self._task = aio.current_task()
         try:
-            event = await gen.__anext__()
+            batch = await gen.__anext__()
+            while not batch:
+                batch = await gen.__anext__()
         except StopAsyncIteration:
             self._finish()
             raise
@@ -103,8 +115,10 @@ class ChatStream:
             raise
         finally:
             self._task = None
+        self._batch = batch
+        self._pos = 1
         self._ctx.events_yielded += 1
-        return event
+        return batch[0]
 
     def _finish(self) -> None:
         self._done = True
@@ -119,6 +133,7 @@ class ChatStream:
         if self._closed:
             return
         self._closed = True
+        self._batch = ()
         if self._remove is not None:
             self._remove()
             self._remove = None

@@ -22,7 +22,7 @@ from contextlib import aclosing
 from typing import Any
 
 from ai_lib_python.client._assemble import STAGE_GUARDRAILS
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import ConfigurationError, GuardrailViolation
 from ai_lib_python.guardrails._base import Finding, Guard, Scanner
 from ai_lib_python.types import (
@@ -33,7 +33,6 @@ from ai_lib_python.types import (
     Message,
     PartialContentDelta,
     StreamEnd,
-    StreamEvent,
     TextBlock,
     ToolResultBlock,
 )
@@ -240,41 +239,48 @@ class _GuardedHandler:
         response = await self._inner.execute(request, ctx)
         return self._g.guard_response(response, ctx.stats)
 
-    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         request = self._g.guard_request(request, ctx.stats)
         events = self._inner.stream(request, ctx)
         if not self._g.output:
             return events
         return self._guarded(events, ctx)
 
-    async def _guarded(self, events: AsyncIterator[StreamEvent],
-                       ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def _guarded(self, events: AsyncIterator[EventBatch],
+                       ctx: CallContext) -> AsyncIterator[EventBatch]:
         state = _StreamGuard(self._g.output, ctx.stats)
         patched = False
         async with aclosing(events) as inner:  # type: ignore[type-var]
-            async for event in inner:
+            async for batch in inner:
                 if not patched:
                     state.patch(ctx)
                     patched = True
-                if isinstance(event, PartialContentDelta):
-                    out = state.feed(event.candidate_index, event.content)
-                    if out:
-                        yield PartialContentDelta(out, event.candidate_index)
-                    continue
-                if isinstance(event, FinalCandidate):
-                    tail = state.finish(event.candidate_index)
-                    if tail:
-                        yield PartialContentDelta(tail, event.candidate_index)
-                elif isinstance(event, StreamEnd):
-                    for index in list(state.chains):
-                        tail = state.finish(index)
+                out: EventBatch = []
+                for event in batch:
+                    if isinstance(event, PartialContentDelta):
+                        text = state.feed(event.candidate_index, event.content)
+                        if text:
+                            out.append(PartialContentDelta(text, event.candidate_index))
+                        continue
+                    if isinstance(event, FinalCandidate):
+                        tail = state.finish(event.candidate_index)
                         if tail:
-                            yield PartialContentDelta(tail, index)
-                yield event
+                            out.append(PartialContentDelta(tail, event.candidate_index))
+                    elif isinstance(event, StreamEnd):
+                        for index in list(state.chains):
+                            tail = state.finish(index)
+                            if tail:
+                                out.append(PartialContentDelta(tail, index))
+                    out.append(event)
+                if out:
+                    yield out
+        rest: EventBatch = []
         for index in list(state.chains):
             tail = state.finish(index)
             if tail:
-                yield PartialContentDelta(tail, index)
+                rest.append(PartialContentDelta(tail, index))
+        if rest:
+            yield rest
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -25,7 +25,7 @@ from contextlib import aclosing
 from typing import Any
 
 from ai_lib_python.client._assemble import STAGE_PLUGINS
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import AiLibError, PluginError
 from ai_lib_python.plugins._plugin import Plugin, PluginRegistry, overrides, plugin_name
 from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
@@ -175,32 +175,34 @@ class _PluginHandler:
             self._all_event_hooks = hooks
         return hooks
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         request, response, error, top = await self._descend(request, ctx)
         hooks = self._event_hooks(top)
         if response is not None or error is not None:
             final = await self._ascend(request, response, error, top, ctx)
-            async for event in self._replay(final, ctx, hooks):
-                yield event
+            replay = self._replay(final, ctx, hooks)
+            if replay:
+                yield replay
             return
         yielded = False
         try:
             async with aclosing(self._inner.stream(request, ctx)) as inner:  # type: ignore[type-var]
                 if not hooks:
-                    async for event in inner:
+                    async for batch in inner:
                         yielded = True
-                        yield event
+                        yield batch
                 else:
-                    async for event in inner:
+                    async for batch in inner:
                         yielded = True
-                        yield _apply(hooks, event, ctx)
+                        yield [_apply(hooks, event, ctx) for event in batch]
         except Exception as exc:
             if yielded:  # the caller has events already: hooks observe, nobody recovers
                 await self._ascend(request, None, exc, top, ctx, can_recover=False)
                 raise  # pragma: no cover - _ascend always raises here
             final = await self._ascend(request, None, exc, top, ctx)
-            async for event in self._replay(final, ctx, hooks):
-                yield event
+            replay = self._replay(final, ctx, hooks)
+            if replay:
+                yield replay
             return
         if any(self._after[: top + 1]):
             factory = ctx.response_factory
@@ -209,14 +211,16 @@ class _PluginHandler:
             if final is not assembled:
                 ctx.response_factory = lambda: final
 
-    async def _replay(self, response: ChatResponse, ctx: CallContext,
-                      hooks: tuple[tuple[Plugin, EventHook], ...]) -> AsyncIterator[StreamEvent]:
+    @staticmethod
+    def _replay(response: ChatResponse, ctx: CallContext,
+                hooks: tuple[tuple[Plugin, EventHook], ...]) -> EventBatch:
+        """The events of a response that did not come from the inner stream."""
         from ai_lib_python.cache import events_from_response  # the one replay of a response
 
         ctx.response_factory = lambda: response
         ctx.stats.streamed = True
-        for event in events_from_response(response):
-            yield _apply(hooks, event, ctx) if hooks else event
+        events = events_from_response(response)
+        return [_apply(hooks, event, ctx) for event in events] if hooks else events
 
     async def aclose(self) -> None:
         await self._inner.aclose()

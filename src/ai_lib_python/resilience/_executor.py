@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import AiLibError
 from ai_lib_python.resilience._backpressure import Backpressure
 from ai_lib_python.resilience._breaker import CircuitBreaker
@@ -48,7 +48,7 @@ from ai_lib_python.resilience._ratelimit import RateLimiter
 from ai_lib_python.resilience._retry import RetryHandler
 from ai_lib_python.resilience._retry_policy import RetryPolicy
 from ai_lib_python.resilience._state import MemoryBackend, StateBackend
-from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import ChatRequest, ChatResponse
 
 if TYPE_CHECKING:
     from ai_lib_python.client._endpoint import Endpoint
@@ -98,19 +98,19 @@ class ResilientHandler:
             self._queued(ctx, queued)
             return await self._inner.execute(request, ctx)
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         ctx.stats.attempts = int(ctx.attributes.get(SENT, 0))
         try:
             async with self.gate.slot() as queued:
                 self._queued(ctx, queued)
                 async with aclosing_stream(self._inner.stream(request, ctx)) as events:
-                    async for event in events:
-                        yield event
+                    async for batch in events:
+                        yield batch
         except AiLibError:
             withheld = ctx.attributes.pop(WITHHELD, None)
             if withheld is None or ctx.events_yielded:
                 raise
-            yield withheld  # what the plain path delivers before raising the same error
+            yield [withheld]  # what the plain path delivers before raising the same error
             raise
 
     async def aclose(self) -> None:

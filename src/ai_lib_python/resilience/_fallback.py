@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import AiLibError, AllTargetsFailedError
 from ai_lib_python.resilience._preflight import WITHHELD, aclosing_stream
-from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import ChatRequest, ChatResponse
 
 ORDER = "fallback.order"
 """``CallContext.attributes`` key: the member indices in the order this call tries them
@@ -58,16 +58,16 @@ class FallbackHandler:
                     raise final from error
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         failed: list[tuple[str, AiLibError]] = []
         members = self._for(ctx)
         for index, (name, handler) in enumerate(members):
             delivered = False
             try:
                 async with aclosing_stream(handler.stream(request, ctx)) as events:
-                    async for event in events:
+                    async for batch in events:
                         delivered = True
-                        yield event
+                        yield batch
                 return
             except AiLibError as error:
                 if delivered or ctx.events_yielded:

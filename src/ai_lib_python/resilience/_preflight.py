@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.client._endpoint import RESPONSE_HEADERS
 from ai_lib_python.errors import AiLibError, ProviderError
 from ai_lib_python.resilience._backpressure import Backpressure
@@ -230,27 +230,30 @@ class GatedHandler:
         finally:
             await self._end(ctx, admission, error, response is not None, response)
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         admission = await self._admit(ctx)
         error: BaseException | None = None
         delivered = 0
         withheld: StreamEvent | None = None
         try:
             async with aclosing_stream(self._inner.stream(request, ctx)) as events:
-                async for event in events:
-                    if (type(event) is StreamError and withheld is None and not delivered
+                async for batch in events:
+                    # An in-stream error as the very first event is held back: if the
+                    # attempt then fails, retry or fallback may still take over.
+                    if (not delivered and withheld is None and type(batch[0]) is StreamError
                             and not ctx.events_yielded):
-                        withheld = event
-                        continue
+                        withheld = batch[0]
+                        del batch[0]
+                        if not batch:
+                            continue
                     if withheld is not None:
-                        delivered += 1
-                        yield withheld
+                        batch.insert(0, withheld)
                         withheld = None
-                    delivered += 1
-                    yield event
+                    delivered += len(batch)
+                    yield batch
             if withheld is not None:
                 delivered += 1
-                yield withheld
+                yield [withheld]
         except BaseException as exc:
             error = exc
             if withheld is not None and isinstance(exc, AiLibError):

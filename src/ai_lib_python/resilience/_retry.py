@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import AiLibError, ResilienceError
 from ai_lib_python.resilience._config import Rand, Sleep, default_rand, default_sleep
 from ai_lib_python.resilience._preflight import WITHHELD, aclosing_stream
 from ai_lib_python.resilience._retry_policy import RetryPolicy
-from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import ChatRequest, ChatResponse
 
 
 class RetryHandler:
@@ -56,15 +56,15 @@ class RetryHandler:
             await self._wait(delay, ctx)
             attempt += 1
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         attempt = 1
         while True:
             delivered = False
             try:
                 async with aclosing_stream(self._inner.stream(request, ctx)) as events:
-                    async for event in events:
+                    async for batch in events:
                         delivered = True
-                        yield event
+                        yield batch
                 return
             except AiLibError as error:
                 if delivered or ctx.events_yielded:

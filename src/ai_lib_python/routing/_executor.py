@@ -25,11 +25,11 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import CancelledError
 from ai_lib_python.resilience._fallback import ORDER
 from ai_lib_python.routing._array import ModelArray
-from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import ChatRequest, ChatResponse
 
 if TYPE_CHECKING:
     from ai_lib_python.client._endpoint import Endpoint
@@ -199,14 +199,14 @@ class RoutedHandler:
         await self._breakers(order, ctx, self._learn(order, ctx, ok=True, latency_ms=latency))
         return response
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         order = self._plan(request, ctx)
         t0 = time.monotonic()
-        events = cast("AsyncGenerator[StreamEvent, None]", self._chain.stream(request, ctx))
+        events = cast("AsyncGenerator[EventBatch, None]", self._chain.stream(request, ctx))
         try:
             async with contextlib.aclosing(events):
-                async for event in events:
-                    yield event
+                async for batch in events:
+                    yield batch
         except GeneratorExit:
             if ctx.events_yielded:  # closed early by the caller after an answer began
                 self._learn(order, ctx, ok=True, latency_ms=self._ttft(ctx, t0))

@@ -17,9 +17,9 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, cast
 
 from ai_lib_python.client._assemble import STAGE_TELEMETRY
-from ai_lib_python.client._context import CallContext, ChatHandler
+from ai_lib_python.client._context import CallContext, ChatHandler, EventBatch
 from ai_lib_python.telemetry._record import CallRecord, build_record
-from ai_lib_python.types import ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import ChatRequest, ChatResponse
 
 if TYPE_CHECKING:
     from ai_lib_python.routing import ModelManager
@@ -153,15 +153,15 @@ class _TelemetryHandler:
         self._end(request, ctx, "execute", start, span, response, None, False)
         return response
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         request, span, start = self._begin(request, ctx, "stream")
         error: BaseException | None = None
         finished = False
         try:
-            events = cast("AsyncGenerator[StreamEvent, None]", self._inner.stream(request, ctx))
+            events = cast("AsyncGenerator[EventBatch, None]", self._inner.stream(request, ctx))
             async with contextlib.aclosing(events):
-                async for event in events:
-                    yield event
+                async for batch in events:
+                    yield batch
             finished = True
         except GeneratorExit:
             raise

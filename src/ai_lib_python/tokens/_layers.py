@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ai_lib_python.client import CallContext, ChatHandler
+from ai_lib_python.client import CallContext, ChatHandler, EventBatch
 from ai_lib_python.errors import ConfigurationError
 from ai_lib_python.tokens._counter import TokenCounter, counter_for
-from ai_lib_python.types import ChatRequest, ChatResponse, Metadata, StreamEvent, Usage
+from ai_lib_python.types import ChatRequest, ChatResponse, Metadata, Usage
 
 if TYPE_CHECKING:
     from ai_lib_python.routing import ModelManager
@@ -123,12 +123,12 @@ class _GuardHandler:
         self._guard._check(request, ctx)
         return await self._inner.execute(request, ctx)
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         self._guard._check(request, ctx)
         inner = self._inner.stream(request, ctx)
         try:
-            async for event in inner:
-                yield event
+            async for batch in inner:
+                yield batch
         finally:
             close = getattr(inner, "aclose", None)
             if close is not None:
@@ -235,16 +235,17 @@ class _MeterHandler:
         self._meter.price(ctx, response.usage)
         return response
 
-    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         usage: Usage | None = None
         inner = self._inner.stream(request, ctx)
         try:
-            async for event in inner:
-                if type(event) is Metadata and event.usage is not None:
-                    usage = event.usage
-                    # In the stats before the caller may stop reading.
-                    self._meter.price(ctx, usage, record=False)
-                yield event
+            async for batch in inner:
+                for event in batch:
+                    if type(event) is Metadata and event.usage is not None:
+                        usage = event.usage
+                        # In the stats before the caller may stop reading.
+                        self._meter.price(ctx, usage, record=False)
+                yield batch
         finally:
             close = getattr(inner, "aclose", None)
             if close is not None:
