@@ -241,6 +241,42 @@ class HttpTransport:
             trust_env=transport is None,
         )
         self.closed = False
+        # Requests on a client of our own are built here, with what build_request would
+        # merge in (its default headers, timeouts and cookies: it has no base URL or
+        # default params), from URL and header objects parsed once per distinct value.
+        # A client passed in keeps build_request, so all of its own settings apply.
+        self._timeout_ext = {"timeout": self._client.timeout.as_dict()}
+        self._urls: dict[Any, httpx.URL] = {}
+        self._header_sets: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+
+    def _build(self, method: str, url: str, headers: Mapping[str, str],
+               params: Mapping[str, str] | None, content: bytes | None,
+               ext: dict[str, Any] | None) -> httpx.Request:
+        client = self._client
+        if not self._owns:
+            return client.build_request(method, url, headers=headers, params=params or None,
+                                        content=content, extensions=ext)
+        key: Any = (url, tuple(params.items())) if params else url
+        parsed = self._urls.get(key)
+        if parsed is None:
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            parsed = httpx.URL(url)
+            if params:
+                parsed = parsed.copy_merge_params(params)
+            self._urls[key] = parsed
+        hkey = tuple(headers.items())
+        merged = self._header_sets.get(hkey)
+        if merged is None:
+            if len(self._header_sets) >= 256:
+                self._header_sets.clear()
+            merged = httpx.Headers(client.headers)
+            merged.update(headers)
+            self._header_sets[hkey] = merged
+        cookies = client.cookies
+        return httpx.Request(method, parsed, headers=merged, content=content,
+                             extensions=ext or self._timeout_ext,
+                             cookies=cookies if cookies else None)
 
     @asynccontextmanager
     async def open(
@@ -262,8 +298,7 @@ class HttpTransport:
         if timeout is not None:
             ext["timeout"] = {"connect": t.connect, "read": t.idle, "write": t.idle,
                               "pool": t.connect}
-        request = self._client.build_request(method, url, headers=headers, params=params,
-                                             content=content, extensions=ext or None)
+        request = self._build(method, url, headers, params, content, ext or None)
         limit = t.first_token
         if t.total is not None:
             limit = t.total if limit is None else min(limit, t.total)
