@@ -60,6 +60,28 @@ class _Alarm:
         return self.fired
 
 
+class _EntryTurn:
+    """One request's turn at the door of the connection pool: released when the pool
+    gave it a connection (httpcore's first trace event of the request) or when the
+    send ended. httpcore hands an idle keep-alive connection to every request queued
+    in one pass (encode/httpcore#1110); all but one then fail over and retry, each
+    retry rescanning the pool. Letting a burst of requests in one at a time, each
+    once the previous one holds its connection, avoids that churn."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Any) -> None:
+        self.lock: Any = lock
+
+    async def trace(self, event: str, info: Any) -> None:
+        self.release()
+
+    def release(self) -> None:
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            lock.release()
+
+
 class HttpResponse:
     """A response whose body is read incrementally; always closed by its owner."""
 
@@ -248,6 +270,21 @@ class HttpTransport:
         self._timeout_ext = {"timeout": self._client.timeout.as_dict()}
         self._urls: dict[Any, httpx.URL] = {}
         self._header_sets: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+        # Requests between send() and their response headers; the pool's door (a lock
+        # of the running loop) is used only while another one is starting.
+        self._starting = 0
+        self._gated = isinstance(getattr(self._client, "_transport", None),
+                                 httpx.AsyncHTTPTransport)  # an httpcore pool
+        self._door: Any = None
+        self._door_loop: Any = None
+
+    def _door_lock(self) -> Any:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._door is None or self._door_loop is not loop:
+            self._door, self._door_loop = asyncio.Lock(), loop
+        return self._door
 
     def _build(self, method: str, url: str, headers: Mapping[str, str],
                params: Mapping[str, str] | None, content: bytes | None,
@@ -303,10 +340,20 @@ class HttpTransport:
         if t.total is not None:
             limit = t.total if limit is None else min(limit, t.total)
         alarm = _Alarm(limit) if limit is not None else None
+        turn: _EntryTurn | None = None
+        self._starting += 1
         try:
             try:
+                if self._starting > 1 and self._gated:  # a burst: into the pool in turn
+                    door = self._door_lock()
+                    await door.acquire()
+                    turn = _EntryTurn(door)
+                    request.extensions = {**request.extensions, "trace": turn.trace}
                 resp = await self._client.send(request, stream=True)
             finally:
+                self._starting -= 1
+                if turn is not None:
+                    turn.release()
                 if alarm is not None and alarm.disarm():
                     raise asyncio.TimeoutError
         except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
