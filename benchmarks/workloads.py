@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server import NONSTREAM_TEXT, expected_text, openai_stream  # noqa: E402
+from server import NONSTREAM_TEXT, expected_text, openai_stream
 
 MODELS = {"openai": "openai/m", "anthropic": "anthropic/m", "gemini": "gemini/m"}
 PREFIX = {"openai": "/v1", "anthropic": "/v1", "gemini": "/v1beta"}
@@ -34,6 +34,9 @@ def check(ok: bool, what: str) -> None:
 
 
 # -- ours ------------------------------------------------------------------------
+TELEMETRY: dict[str, Any] = {}
+
+
 async def ours_client(port: int, fmt: str, telemetry: bool) -> Any:
     import httpx
 
@@ -42,20 +45,47 @@ async def ours_client(port: int, fmt: str, telemetry: bool) -> Any:
     layers: list[Any] = []
     if telemetry:  # metrics and tracing on, as in production (spans batched to an exporter)
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-            InMemorySpanExporter,
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
         )
 
         from ai_lib_python.telemetry import MetricsCollector, Telemetry, Tracer
 
+        class CountingExporter(SpanExporter):
+            """Counts the spans it is sent and lets them go, as an exporter that ships
+            them elsewhere does (keeping them all in memory would not be production)."""
+
+            def __init__(self) -> None:
+                self.spans = 0
+
+            def export(self, spans: Any) -> SpanExportResult:
+                self.spans += len(spans)
+                return SpanExportResult.SUCCESS
+
         provider = TracerProvider()
-        provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
-        layers.append(Telemetry(metrics=MetricsCollector(), tracer=Tracer(provider)))
+        exporter = CountingExporter()
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        metrics = MetricsCollector()
+        TELEMETRY.update(provider=provider, exporter=exporter, metrics=metrics)
+        layers.append(Telemetry(metrics=metrics, tracer=Tracer(provider)))
     return await AiClient.create(MODELS[fmt], base_url=f"http://127.0.0.1:{port}{PREFIX[fmt]}",
                                  api_key="bench-key", layers=layers,
                                  limits=httpx.Limits(max_connections=512,
                                                      max_keepalive_connections=512))
+
+
+def check_telemetry(calls: int) -> None:
+    """With telemetry on, every call made was traced and counted."""
+    if not TELEMETRY:
+        return
+    TELEMETRY["provider"].force_flush()
+    spans = TELEMETRY["exporter"].spans
+    check(spans == calls, f"telemetry: {spans} spans exported for {calls} calls")
+    counted = sum(s.value for m in TELEMETRY["metrics"].requests.collect() for s in m.samples
+                  if s.name.endswith("_total"))
+    check(counted == calls, f"telemetry: {counted} calls counted for {calls} calls")
 
 
 async def ours_stream(client: Any, n: int) -> str:
@@ -129,6 +159,7 @@ async def seq(impl: str, port: int, n: int, telemetry: bool) -> dict[str, Any]:
             check(resp.content == NONSTREAM_TEXT, "seq content")
         dt = time.perf_counter() - t0
         await client.close()
+        check_telemetry(20 + n)
     else:
         client = raw_client()
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
@@ -157,6 +188,7 @@ async def stream(impl: str, port: int, fmt: str, n: int, telemetry: bool) -> dic
             times.append(time.perf_counter() - t0)
             check(text == expected, f"{fmt} stream text")
         await client.close()
+        check_telemetry(3)
     else:
         client = raw_client()
         await raw_stream(client, port, fmt, 10)

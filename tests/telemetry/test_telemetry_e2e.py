@@ -268,3 +268,39 @@ async def test_span_is_a_child_and_content_is_opt_in(emu: ProviderEmulator,
     assert json.loads(str(a["gen_ai.input.messages"])) == [
         {"role": "system", "content": "be brief"}, {"role": "user", "content": "secret plan"}]
     assert json.loads(str(a["gen_ai.output.messages"]))[0]["content"] == "Echo: secret plan"
+
+
+async def test_the_chat_span_is_current_inside_the_call_only(emu: ProviderEmulator,
+                                                            spans: Spans) -> None:
+    from opentelemetry import trace
+
+    from ai_lib_python.client import CallContext, ChatHandler
+
+    seen: list[Any] = []
+
+    class Inside:  # a layer inside telemetry: sees what instrumentation below would see
+        stage = 45
+
+        def wrap(self, inner: ChatHandler) -> ChatHandler:
+            class _H:
+                async def execute(self, request: Any, ctx: CallContext) -> Any:
+                    seen.append(trace.get_current_span())
+                    return await inner.execute(request, ctx)
+
+                def stream(self, request: Any, ctx: CallContext) -> Any:
+                    return inner.stream(request, ctx)
+
+                async def aclose(self) -> None:
+                    await inner.aclose()
+
+            return _H()
+
+    app = spans.provider.get_tracer("app")
+    async with await AiClient.create(MODEL, api_key=KEY, base_url=emu.url_for("openai"),
+                                     layers=[Telemetry(tracer=Tracer(spans.provider)),
+                                             Inside()]) as client:
+        with app.start_as_current_span("handler") as parent:
+            await client.chat().user("hi").execute()
+            assert trace.get_current_span() is parent  # restored after the call
+    chat = next(s for s in spans.exporter.get_finished_spans() if s.name.startswith("chat"))
+    assert seen[0].get_span_context().span_id == chat.context.span_id

@@ -142,9 +142,13 @@ class _TelemetryHandler:
     async def execute(self, request: ChatRequest, ctx: CallContext) -> ChatResponse:
         request, span, start = self._begin(request, ctx, "execute")
         try:
-            if span is not None and self._t.tracer is not None:
-                with self._t.tracer.use(span):
+            tracer = self._t.tracer
+            if span is not None and tracer is not None:
+                token = tracer.use(span)
+                try:
                     response = await self._inner.execute(request, ctx)
+                finally:
+                    tracer.release(token)
             else:
                 response = await self._inner.execute(request, ctx)
         except BaseException as exc:

@@ -45,12 +45,13 @@ class SpanHandle:
 
     __slots__ = ("context", "provider", "span", "start_mono", "start_ns")
 
-    def __init__(self, span: Any, context: Any, provider: str = "") -> None:
+    def __init__(self, span: Any, context: Any, provider: str = "",
+                 start_ns: int | None = None, start_mono: float | None = None) -> None:
         self.span = span
         self.context = context
         self.provider = provider
-        self.start_ns = time.time_ns()
-        self.start_mono = time.monotonic()
+        self.start_ns = time.time_ns() if start_ns is None else start_ns
+        self.start_mono = time.monotonic() if start_mono is None else start_mono
 
 
 class Tracer:
@@ -60,6 +61,9 @@ class Tracer:
                  propagate: bool = False, name: str = "ai_lib_python") -> None:
         trace = require("opentelemetry.trace", "Tracer")
         self._trace = trace
+        context = require("opentelemetry.context", "Tracer")
+        self._attach = context.attach
+        self._detach = context.detach
         self._status = trace.Status
         self._status_code = trace.StatusCode
         self._kind = trace.SpanKind.CLIENT
@@ -94,10 +98,8 @@ class Tracer:
         start_ns = time.time_ns() - int((time.monotonic() - started_mono) * 1e9)
         span = self._tracer.start_span(f"chat {request.model}", kind=self._kind,
                                        attributes=attrs, start_time=start_ns)
-        handle = SpanHandle(span, self._trace.set_span_in_context(span), provider)
-        handle.start_ns = start_ns
-        handle.start_mono = started_mono
-        return handle
+        return SpanHandle(span, self._trace.set_span_in_context(span), provider, start_ns,
+                          started_mono)
 
     def inject(self, request: ChatRequest, handle: SpanHandle) -> ChatRequest:
         """``request`` with the span's W3C trace context in its headers."""
@@ -110,9 +112,13 @@ class Tracer:
         return request.with_(headers={**(request.headers or {}), **carrier})
 
     def use(self, handle: SpanHandle) -> Any:
-        """A context manager making the span current (for non-streamed calls)."""
-        return self._trace.use_span(handle.span, end_on_exit=False, record_exception=False,
-                                    set_status_on_exception=False)
+        """Make the span current (for non-streamed calls); give the token to
+        :meth:`release`. (What ``use_span`` does, without a generator per call.)"""
+        return self._attach(handle.context)
+
+    def release(self, token: Any) -> None:
+        """Restore the context that was current before :meth:`use`."""
+        self._detach(token)
 
     def finish(self, handle: SpanHandle, rec: CallRecord) -> None:
         """Set the outcome attributes and events, then end the span."""
