@@ -74,7 +74,7 @@ def fmt(v: float) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, correctness only")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--only", help="comma-separated workload names")
     a = ap.parse_args()
     smoke = a.smoke

@@ -16,7 +16,7 @@ import httpcore
 import pytest
 from httpcore._async import http11
 
-from ai_lib_python.testing import ProviderEmulator, Reply
+from ai_lib_python.testing import Fault, ProviderEmulator, Reply
 from tests._support import make_client
 
 
@@ -62,3 +62,38 @@ async def test_without_the_turns_the_pool_hands_one_connection_to_many(
     texts = await _burst(emu, False, 24)
     assert len(texts) == 24
     assert refusals[0] >= 12
+
+
+async def test_waiting_for_a_turn_counts_against_the_pool_timeout(
+        emu: ProviderEmulator) -> None:
+    """A full pool: every waiting call fails as a pool timeout at the pool timeout,
+    not one after the other (and not as a first-token timeout)."""
+    import httpx
+
+    from ai_lib_python import Timeout
+    from ai_lib_python.errors import ConnectTimeoutError
+
+    emu.enqueue(Fault.stall(1, 1.0, reply=Reply(text="slow")))
+    timeout = Timeout(connect=0.3, first_token=0.8, idle=5.0, total=10.0)
+    client = await make_client(emu, "openai", timeout=timeout,
+                               limits=httpx.Limits(max_connections=1))
+    async with client, client.chat().user("hold").stream() as holder:
+        await holder.__anext__()  # the one connection is busy now
+        results = await asyncio.gather(
+            *(client.chat().user(f"q{i}").execute() for i in range(5)),
+            return_exceptions=True)
+    assert all(isinstance(r, ConnectTimeoutError) for r in results), results
+    assert all("pool" in str(r) for r in results)
+
+
+async def test_no_turns_when_requests_may_go_to_other_pools(
+        emu: ProviderEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A proxy from the environment mounts another pool: one door for all would let a
+    # request wait on a pool it does not use.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    emu.enqueue(*[Reply(text=f"a{i}") for i in range(4)])
+    async with await make_client(emu, "openai") as client:
+        assert client._transport._gated is False  # type: ignore[attr-defined]
+        replies = await asyncio.gather(*(client.chat().user("q").execute() for _ in range(4)))
+    assert sorted(r.content for r in replies) == ["a0", "a1", "a2", "a3"]

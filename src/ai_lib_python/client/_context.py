@@ -85,7 +85,8 @@ to the caller one at a time.
 """
 
 MAX_BATCH = 128
-"""The most events the endpoint puts in one batch."""
+"""The endpoint ends a batch once it holds this many events (the events of one
+frame are never split, so a frame with several candidates may go a little over)."""
 
 
 class ChatHandler(Protocol):

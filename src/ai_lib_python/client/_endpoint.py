@@ -204,6 +204,8 @@ class Endpoint:
                             del batch[i + 1:]
                             break
                     if batch:
+                        if first:
+                            first = self._first_token(batch, ctx)
                         yield batch
                     raise state.error
                 if batch:

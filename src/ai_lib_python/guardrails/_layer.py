@@ -256,22 +256,29 @@ class _GuardedHandler:
                     state.patch(ctx)
                     patched = True
                 out: EventBatch = []
-                for event in batch:
-                    if isinstance(event, PartialContentDelta):
-                        text = state.feed(event.candidate_index, event.content)
-                        if text:
-                            out.append(PartialContentDelta(text, event.candidate_index))
-                        continue
-                    if isinstance(event, FinalCandidate):
-                        tail = state.finish(event.candidate_index)
-                        if tail:
-                            out.append(PartialContentDelta(tail, event.candidate_index))
-                    elif isinstance(event, StreamEnd):
-                        for index in list(state.chains):
-                            tail = state.finish(index)
+                try:
+                    for event in batch:
+                        if isinstance(event, PartialContentDelta):
+                            text = state.feed(event.candidate_index, event.content)
+                            if text:
+                                out.append(PartialContentDelta(text, event.candidate_index))
+                            continue
+                        if isinstance(event, FinalCandidate):
+                            tail = state.finish(event.candidate_index)
                             if tail:
-                                out.append(PartialContentDelta(tail, index))
-                    out.append(event)
+                                out.append(PartialContentDelta(tail, event.candidate_index))
+                        elif isinstance(event, StreamEnd):
+                            for index in list(state.chains):
+                                tail = state.finish(index)
+                                if tail:
+                                    out.append(PartialContentDelta(tail, index))
+                        out.append(event)
+                except Exception:
+                    # What was released before the violation reaches the caller first,
+                    # whether or not the events shared a network read.
+                    if out:
+                        yield out
+                    raise
                 if out:
                     yield out
         rest: EventBatch = []

@@ -122,12 +122,14 @@ class SseDecoder:
         """Parse one item of :meth:`split`."""
         if type(item) is bytes:
             return _parse(item)
+        if item is DONE:
+            return item
         if type(item) is _ErrorEvent:
             frame = _parse(item.data)
             if isinstance(frame, dict) and "error" not in frame:
                 frame = {"type": "error", "error": frame}
             return frame
-        return item  # DONE
+        return _parse(bytes(item))  # a bytearray or memoryview chunk
 
     def feed(self, chunk: bytes) -> list[Any]:
         frame = self.frame

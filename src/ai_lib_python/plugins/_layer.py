@@ -180,9 +180,8 @@ class _PluginHandler:
         hooks = self._event_hooks(top)
         if response is not None or error is not None:
             final = await self._ascend(request, response, error, top, ctx)
-            replay = self._replay(final, ctx, hooks)
-            if replay:
-                yield replay
+            async for batch in self._replay(final, ctx, hooks):
+                yield batch
             return
         yielded = False
         try:
@@ -192,17 +191,20 @@ class _PluginHandler:
                         yielded = True
                         yield batch
                 else:
+                    # One event at a time: a hook runs when its event is asked for, so
+                    # it sees what the caller sees, and an error in a hook comes after
+                    # the events before it were delivered.
                     async for batch in inner:
                         yielded = True
-                        yield [_apply(hooks, event, ctx) for event in batch]
+                        for event in batch:
+                            yield [_apply(hooks, event, ctx)]
         except Exception as exc:
             if yielded:  # the caller has events already: hooks observe, nobody recovers
                 await self._ascend(request, None, exc, top, ctx, can_recover=False)
                 raise  # pragma: no cover - _ascend always raises here
             final = await self._ascend(request, None, exc, top, ctx)
-            replay = self._replay(final, ctx, hooks)
-            if replay:
-                yield replay
+            async for batch in self._replay(final, ctx, hooks):
+                yield batch
             return
         if any(self._after[: top + 1]):
             factory = ctx.response_factory
@@ -212,15 +214,20 @@ class _PluginHandler:
                 ctx.response_factory = lambda: final
 
     @staticmethod
-    def _replay(response: ChatResponse, ctx: CallContext,
-                hooks: tuple[tuple[Plugin, EventHook], ...]) -> EventBatch:
+    async def _replay(response: ChatResponse, ctx: CallContext,
+                      hooks: tuple[tuple[Plugin, EventHook], ...]) -> AsyncIterator[EventBatch]:
         """The events of a response that did not come from the inner stream."""
         from ai_lib_python.cache import events_from_response  # the one replay of a response
 
         ctx.response_factory = lambda: response
         ctx.stats.streamed = True
         events = events_from_response(response)
-        return [_apply(hooks, event, ctx) for event in events] if hooks else events
+        if not hooks:
+            if events:
+                yield events
+            return
+        for event in events:
+            yield [_apply(hooks, event, ctx)]
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -144,11 +144,11 @@ class _TelemetryHandler:
         try:
             tracer = self._t.tracer
             if span is not None and tracer is not None:
-                token = tracer.use(span)
+                token = tracer.attach(span)
                 try:
                     response = await self._inner.execute(request, ctx)
                 finally:
-                    tracer.release(token)
+                    tracer.detach(token)
             else:
                 response = await self._inner.execute(request, ctx)
         except BaseException as exc:

@@ -112,12 +112,17 @@ class Tracer:
         return request.with_(headers={**(request.headers or {}), **carrier})
 
     def use(self, handle: SpanHandle) -> Any:
-        """Make the span current (for non-streamed calls); give the token to
-        :meth:`release`. (What ``use_span`` does, without a generator per call.)"""
+        """A context manager making the span current (for non-streamed calls)."""
+        return self._trace.use_span(handle.span, end_on_exit=False, record_exception=False,
+                                    set_status_on_exception=False)
+
+    def attach(self, handle: SpanHandle) -> Any:
+        """Make the span current and return the token for :meth:`detach`: what
+        :meth:`use` does, without a generator per call (the layer's hot path)."""
         return self._attach(handle.context)
 
-    def release(self, token: Any) -> None:
-        """Restore the context that was current before :meth:`use`."""
+    def detach(self, token: Any) -> None:
+        """Restore the context that was current before :meth:`attach`."""
         self._detach(token)
 
     def finish(self, handle: SpanHandle, rec: CallRecord) -> None:

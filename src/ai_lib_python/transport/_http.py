@@ -273,10 +273,38 @@ class HttpTransport:
         # Requests between send() and their response headers; the pool's door (a lock
         # of the running loop) is used only while another one is starting.
         self._starting = 0
-        self._gated = isinstance(getattr(self._client, "_transport", None),
-                                 httpx.AsyncHTTPTransport)  # an httpcore pool
+        # Only on a client of our own whose requests all go to one httpcore pool: no
+        # proxy or other mounts (each with a pool of its own), no HTTP/2, no hooks.
+        self._gated = (self._owns and transport is None
+                       and isinstance(getattr(self._client, "_transport", None),
+                                      httpx.AsyncHTTPTransport)
+                       and not getattr(self._client, "_mounts", None))
         self._door: Any = None
         self._door_loop: Any = None
+
+    async def _take_turn(self, request: httpx.Request) -> _EntryTurn:
+        """Wait for the pool's door. The wait counts against the request's pool timeout,
+        as a wait inside the pool would: what is left of it goes on to the pool, and
+        when nothing is left the request fails as a pool timeout does."""
+        door = self._door_lock()
+        timeouts = request.extensions.get("timeout") or {}
+        pool = timeouts.get("pool")
+        if door.locked() and pool is not None:
+            started = time.monotonic()
+            alarm = _Alarm(pool)
+            try:
+                await door.acquire()
+            finally:
+                if alarm.disarm():
+                    raise httpx.PoolTimeout(
+                        f"waited {pool}s for a connection", request=request) from None
+            left = max(pool - (time.monotonic() - started), 0.001)
+            request.extensions = {**request.extensions, "timeout": {**timeouts, "pool": left}}
+        else:
+            await door.acquire()
+        turn = _EntryTurn(door)
+        request.extensions = {**request.extensions, "trace": turn.trace}
+        return turn
 
     def _door_lock(self) -> Any:
         import asyncio
@@ -345,10 +373,7 @@ class HttpTransport:
         try:
             try:
                 if self._starting > 1 and self._gated:  # a burst: into the pool in turn
-                    door = self._door_lock()
-                    await door.acquire()
-                    turn = _EntryTurn(door)
-                    request.extensions = {**request.extensions, "trace": turn.trace}
+                    turn = await self._take_turn(request)
                 resp = await self._client.send(request, stream=True)
             finally:
                 self._starting -= 1
