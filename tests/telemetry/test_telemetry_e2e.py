@@ -304,3 +304,26 @@ async def test_the_chat_span_is_current_inside_the_call_only(emu: ProviderEmulat
             assert trace.get_current_span() is parent  # restored after the call
     chat = next(s for s in spans.exporter.get_finished_spans() if s.name.startswith("chat"))
     assert seen[0].get_span_context().span_id == chat.context.span_id
+
+
+async def test_sampled_out_calls_work_and_export_nothing(emu: ProviderEmulator) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    metrics = MetricsCollector()
+    async with await AiClient.create(MODEL, api_key=KEY, base_url=emu.url_for("openai"),
+                                     layers=[Telemetry(metrics=metrics,
+                                                       tracer=Tracer(provider))]) as client:
+        resp = await client.chat().user("hi").execute()
+        async with client.chat().user("hi").stream() as stream:
+            await stream.collect()
+    assert resp.content == "Echo: hi"
+    assert exporter.get_finished_spans() == ()
+    counted = samples(metrics.generate_latest().decode())
+    assert sum(v for (name, labels), v in counted.items()
+               if name == "ai_lib_requests_total") == 2  # metrics do not depend on sampling

@@ -128,6 +128,9 @@ class Tracer:
     def finish(self, handle: SpanHandle, rec: CallRecord) -> None:
         """Set the outcome attributes and events, then end the span."""
         span = handle.span
+        if not span.is_recording():  # sampled out: nothing would be kept
+            span.end()
+            return
         model = rec.model or rec.request_model or ""
         if model and model != rec.request_model:
             # A router or a fallback sent the call to another model than requested.
