@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ai_lib_python._json import loads
 from ai_lib_python.errors import ProtocolError, ProviderError, StreamDecodeError, provider_error
 from ai_lib_python.pipeline._accumulate import CandidateAccumulator, normalize_finish
 from ai_lib_python.pipeline._decode import DONE, FrameDecoder, make_decoder
@@ -220,12 +221,12 @@ def compile_event_map(
             for rule in group:
                 cond, call = _rule_source(gen, rule)
                 body += [f"        if {cond}:", f"            {call}"]
-            reads = [f"        {line}" for line in gen.elem_preamble]
+            reads = gen.render(gen.elem_preamble, "        ")
             gen.elem_locals = None
             rules_src += [f"    for cur in {gen.find_source(foreach)}:", *reads, *body,
                           "    cur = root"]
         i = j
-    map_preamble = list(gen.preamble)
+    map_preamble = gen.render(gen.preamble, "    ")
     head: list[str] = ["    cur = root"]
     if selector:
         head += [f"    if not {gen.condition(selector)}:", "        return None"]
@@ -248,7 +249,8 @@ def compile_event_map(
     else:
         head.append("    cand = 0")
     source = "\n".join([
-        "def _process(st, root, out):", *gen.preamble, *head, *rules_src, "    return None",
+        "def _process(st, root, out):", *gen.render(gen.preamble, "    "), *head, *rules_src,
+        "    return None",
         "", "def _map(st, root, cand, out):", *map_preamble, *rules_src, "    return None",
     ])
     namespace = gen.build_module(source)
@@ -388,7 +390,13 @@ class StreamState:
 
     def step(self, item: Any, out: list[StreamEvent]) -> None:
         """Parse and map one item of :meth:`split`, appending its events to ``out``."""
-        frame = self._decoder.frame(item)
+        if type(item) is bytes:  # a frame's JSON text: parsed here, one call fewer
+            try:
+                frame = loads(item)
+            except ValueError:
+                frame = self._decoder.frame(item)  # raises the decoder's own error
+        else:
+            frame = self._decoder.frame(item)
         if frame is DONE:
             self.done = True
             return

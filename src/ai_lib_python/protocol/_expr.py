@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -324,11 +324,39 @@ class CodeGen:
         # locals, parents before children, so shared prefixes are walked once.
         self.inline_root = False
         self.lazy_fields = False
-        self.preamble: list[str] = []
+        # The reads of a frame's paths into locals (see :meth:`render`).
+        self.preamble: list[tuple[str, str, Step]] = []
         # Inside a foreach loop: element paths read once per element, into locals.
         self.elem_locals: dict[tuple[Step, ...], str] | None = None
-        self.elem_preamble: list[str] = []
+        self.elem_preamble: list[tuple[str, str, Step]] = []
         self._locals: dict[tuple[Step, ...], str] = {}
+
+    @staticmethod
+    def render(reads: Sequence[tuple[str, str, Step]], indent: str = "") -> list[str]:
+        """Source of ``reads`` (local, parent local, step): the keys read from one
+        parent share one ``type(parent) is dict`` test; parents come before children."""
+        lines: list[str] = []
+        ready = {"root", "cur"}
+        pending = list(reads)
+        while pending:
+            parent = next(p for _, p, _ in pending if p in ready)
+            group = [r for r in pending if r[1] == parent]
+            keys = [(name, st) for name, _, st in group if st.kind == "key"]
+            if keys:
+                lines.append(f"{indent}if type({parent}) is dict:")
+                lines += [f"{indent}    {name} = {parent}.get({st.key!r}, MISSING)"
+                          for name, st in keys]
+                lines.append(f"{indent}else:")
+                lines.append(f"{indent}    {' = '.join(n for n, _ in keys)} = MISSING")
+            for name, _, st in group:
+                if st.kind != "key":
+                    i = int(st.key or 0)
+                    fits = f"len({parent}) > {i}" if i >= 0 else f"len({parent}) >= {-i}"
+                    lines.append(f"{indent}{name} = {parent}[{i}] if type({parent}) is list "
+                                 f"and {fits} else MISSING")
+            ready.update(name for name, _, _ in group)
+            pending = [r for r in pending if r[1] != parent]
+        return lines
 
     def _local(self, steps: tuple[Step, ...]) -> str:
         name = self._locals.get(steps)
@@ -339,16 +367,7 @@ class CodeGen:
             return "root"
         parent = self._local(steps[:-1])
         name = self._locals[steps] = self.fresh("_p")
-        step = steps[-1]
-        if step.kind == "key":
-            self.preamble.append(
-                f"    {name} = {parent}.get({step.key!r}, MISSING) "
-                f"if type({parent}) is dict else MISSING")
-        else:
-            i = step.key
-            self.preamble.append(
-                f"    {name} = {parent}[{i}] if type({parent}) is list and "
-                f"-len({parent}) <= {i} < len({parent}) else MISSING")
+        self.preamble.append((name, parent, steps[-1]))
         return name
 
     def _elem_local(self, steps: tuple[Step, ...]) -> str:
@@ -361,7 +380,7 @@ class CodeGen:
             return name
         parent = self._elem_local(steps[:-1])
         name = table[steps] = self.fresh("_e")
-        self.elem_preamble.append(f"{name} = {self._chain(parent, steps[-1:])}")
+        self.elem_preamble.append((name, parent, steps[-1]))
         return name
 
     def _chain(self, base: str, steps: tuple[Step, ...]) -> str:
