@@ -293,7 +293,8 @@ async def test_total_timeout(emu: ProviderEmulator, fmt: str, stream: bool) -> N
     # streamed: frames 50 ms apart for longer than the total; not streamed: a silent body
     slow = (Reply(text="a slow answer that takes a while", chunk_size=2, chunk_delay=0.05)
             if stream else Fault.stall(0, 2.0))
-    total = Timeout(connect=2.0, first_token=2.0, idle=2.0, total=0.3)
+    # total: well above one loopback call (the retry must fit), below the slow answer
+    total = Timeout(connect=2.0, first_token=2.0, idle=2.0, total=0.6)
     out = await run(emu, fmt, stream, slow, timeout=total)
     if stream:  # the deadline passes after the first event: not retried
         failed(out, emu, TotalTimeoutError, 1)
