@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -25,20 +24,15 @@ from ai_lib_python.cache._codec import (
 )
 from ai_lib_python.client import CallContext, ChatHandler, EventBatch
 from ai_lib_python.client._assemble import STAGE_CACHE
+from ai_lib_python.client._context import stamp_first_token
 from ai_lib_python.types import (
     ChatRequest,
     ChatResponse,
-    PartialContentDelta,
     StreamError,
     StreamEvent,
-    ThinkingDelta,
-    ToolCallStarted,
 )
 
 log = logging.getLogger("ai_lib_python.cache")
-
-_FIRST_TOKEN = (PartialContentDelta, ThinkingDelta, ToolCallStarted)
-
 
 class CacheCounters:
     """Hits, misses and bytes of one ResponseCache, readable by telemetry at any time."""
@@ -234,8 +228,5 @@ def _replay(entry: tuple[ChatResponse, list[StreamEvent] | None],
     ctx.stats.attempts = 0
     ctx.response_factory = lambda: response
     batch = list(events) if events is not None else events_from_response(response)
-    for event in batch:
-        if isinstance(event, _FIRST_TOKEN):
-            ctx.stats.time_to_first_token_ms = (time.monotonic() - ctx.started) * 1000.0
-            break
+    stamp_first_token(batch, ctx)
     return batch

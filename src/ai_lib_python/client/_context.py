@@ -10,7 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ai_lib_python.errors import CancelledError
-from ai_lib_python.types import CallStats, ChatRequest, ChatResponse, StreamEvent
+from ai_lib_python.types import (
+    CallStats,
+    ChatRequest,
+    ChatResponse,
+    PartialContentDelta,
+    StreamEvent,
+    ThinkingDelta,
+    ToolCallStarted,
+)
+
+FIRST_TOKEN_EVENTS = (PartialContentDelta, ThinkingDelta, ToolCallStarted)
+"""The events whose arrival is the call's first token."""
 
 
 class CancelToken:
@@ -72,6 +83,15 @@ class CallContext:
     response_factory: Callable[[], ChatResponse] | None = None
     events_yielded: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def stamp_first_token(events: list[StreamEvent], ctx: CallContext) -> bool:
+    """Record the time to first token when ``events`` hold it; True once recorded."""
+    for ev in events:
+        if isinstance(ev, FIRST_TOKEN_EVENTS):
+            ctx.stats.time_to_first_token_ms = (time.monotonic() - ctx.started) * 1000.0
+            return True
+    return False
 
 
 EventBatch = list[StreamEvent]

@@ -7,13 +7,17 @@ pipeline for ``stream``. Every other layer wraps this one.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ai_lib_python._json import dumps, loads
 from ai_lib_python._version import __version__
-from ai_lib_python.client._context import MAX_BATCH, CallContext, EventBatch
+from ai_lib_python.client._context import (
+    MAX_BATCH,
+    CallContext,
+    EventBatch,
+    stamp_first_token,
+)
 from ai_lib_python.errors import (
     AiLibError,
     ConfigurationError,
@@ -26,17 +30,13 @@ from ai_lib_python.transport import HttpResponse, HttpTransport, Timeout
 from ai_lib_python.types import (
     ChatRequest,
     ChatResponse,
-    PartialContentDelta,
     StreamError,
-    ThinkingDelta,
-    ToolCallStarted,
 )
 
 if TYPE_CHECKING:
     from ai_lib_python.protocol import ProtocolManifest
 
 USER_AGENT = f"ai-lib-python/{__version__}"
-_FIRST_TOKEN_EVENTS = (PartialContentDelta, ThinkingDelta, ToolCallStarted)
 RESPONSE_HEADERS = "http.response_headers"
 """``CallContext.attributes`` key: the headers of the latest HTTP response (rate limits)."""
 
@@ -152,14 +152,6 @@ class Endpoint:
         return response
 
     # -- stream -------------------------------------------------------------------
-    def _first_token(self, batch: EventBatch, ctx: CallContext) -> bool:
-        """Stamp the time to first token when ``batch`` holds it; False once stamped."""
-        for ev in batch:
-            if isinstance(ev, _FIRST_TOKEN_EVENTS):
-                ctx.stats.time_to_first_token_ms = (time.monotonic() - ctx.started) * 1000.0
-                return False
-        return True
-
     async def stream(self, request: ChatRequest, ctx: CallContext) -> AsyncIterator[EventBatch]:
         if not request.stream:
             request = request.with_(stream=True)
@@ -177,7 +169,7 @@ class Endpoint:
             state = self.plan.new_stream(decoder_format=fmt)
             ctx.response_factory = state.response
             limit = self.transport.max_response_bytes
-            first = True
+            stamped = False
             step = state.step
             batch: EventBatch = []
             async for chunk in resp.chunks():
@@ -187,32 +179,23 @@ class Endpoint:
                 # One frame at a time: parse and map it, then the next. A read holding
                 # hundreds of frames never has them all parsed at once (which would
                 # also wake the garbage collector again and again); its events travel
-                # up the layers as one batch.
+                # up the layers as one batch, or several of about MAX_BATCH.
                 for item in state.split(chunk):
                     step(item, batch)
-                    if state.error is not None:
+                    if state.error is not None:  # the in-stream error is the last event
+                        cut = next(i for i, e in enumerate(batch) if type(e) is StreamError)
+                        del batch[cut + 1:]
                         break
                     if len(batch) >= MAX_BATCH:
-                        if first:
-                            first = self._first_token(batch, ctx)
+                        stamped = stamped or stamp_first_token(batch, ctx)
                         yield batch
                         batch = []
-                if state.error is not None:
-                    # The in-stream error is the last event the caller sees.
-                    for i, ev in enumerate(batch):
-                        if type(ev) is StreamError:
-                            del batch[i + 1:]
-                            break
-                    if batch:
-                        if first:
-                            first = self._first_token(batch, ctx)
-                        yield batch
-                    raise state.error
                 if batch:
-                    if first:
-                        first = self._first_token(batch, ctx)
+                    stamped = stamped or stamp_first_token(batch, ctx)
                     yield batch
                     batch = []
+                if state.error is not None:
+                    raise state.error
             try:
                 tail = state.finish()
             except StreamDecodeError:
@@ -220,6 +203,7 @@ class Endpoint:
                     raise state.error from None
                 raise
             if tail:
+                stamped = stamped or stamp_first_token(tail, ctx)
                 yield tail
             if state.error is not None:
                 raise state.error

@@ -7,7 +7,7 @@ unfinished tail between calls, so the work is linear in the stream size.
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from ai_lib_python._json import loads
 from ai_lib_python.errors import StreamDecodeError
@@ -24,25 +24,36 @@ DONE: Final = _Done()
 """Yielded once when the stream's done signal (e.g. ``[DONE]``) arrives."""
 
 
-class FrameDecoder(Protocol):
+class FrameDecoder:
     """Cuts streamed bytes into frames; ``close()`` flushes the rest.
 
     ``split(chunk)`` only cuts: it returns the raw items completed by ``chunk``
     (payload bytes, or ``DONE``), and ``frame(item)`` parses one of them. A stream
     consumer parses each item just before it maps it, so a network read holding
     hundreds of frames never has hundreds of parsed dicts alive at once.
-    ``feed(chunk)`` is both steps for the whole chunk.
+    ``feed(chunk)`` and ``close()`` are both steps at once.
     """
 
-    def split(self, chunk: bytes) -> list[Any]: ...
+    __slots__ = ()
 
-    def frame(self, item: Any) -> Any: ...
+    def split(self, chunk: bytes) -> list[Any]:
+        raise NotImplementedError
 
-    def split_rest(self) -> list[Any]: ...
+    def split_rest(self) -> list[Any]:
+        """What a well-formed stream still held at its end, cut like :meth:`split`."""
+        raise NotImplementedError
 
-    def feed(self, chunk: bytes) -> list[Any]: ...
+    @staticmethod
+    def frame(item: Any) -> Any:
+        return _parse(item)
 
-    def close(self) -> list[Any]: ...
+    def feed(self, chunk: bytes) -> list[Any]:
+        frame = self.frame
+        return [frame(item) for item in self.split(chunk)]
+
+    def close(self) -> list[Any]:
+        frame = self.frame
+        return [frame(item) for item in self.split_rest()]
 
 
 class _ErrorEvent:
@@ -62,7 +73,7 @@ def _parse(data: bytes) -> Any:
         raise StreamDecodeError(f"malformed stream frame ({exc}): {preview!r}") from None
 
 
-class SseDecoder:
+class SseDecoder(FrameDecoder):
     """Server-sent events: ``data:`` lines (joined), ``event:`` names, comments,
     keep-alives, LF or CRLF line ends. A frame is dispatched at each blank line.
 
@@ -131,10 +142,6 @@ class SseDecoder:
             return frame
         return _parse(bytes(item))  # a bytearray or memoryview chunk
 
-    def feed(self, chunk: bytes) -> list[Any]:
-        frame = self.frame
-        return [frame(item) for item in self.split(chunk)]
-
     @staticmethod
     def _slow(ev: bytes) -> tuple[bytes | None, bytes | None]:
         data: list[bytes] = []
@@ -163,12 +170,8 @@ class SseDecoder:
         # A last event without its blank line: accept it when it is complete.
         return self._events([rest])
 
-    def close(self) -> list[Any]:
-        frame = self.frame
-        return [frame(item) for item in self.split_rest()]
 
-
-class JsonLinesDecoder:
+class JsonLinesDecoder(FrameDecoder):
     """Newline-delimited JSON (one frame per line)."""
 
     __slots__ = ("_buf",)
@@ -182,22 +185,12 @@ class JsonLinesDecoder:
         self._buf = lines.pop()
         return [line for line in lines if line.strip()]
 
-    @staticmethod
-    def frame(item: Any) -> Any:
-        return _parse(item)
-
     def split_rest(self) -> list[Any]:
         rest, self._buf = self._buf, b""
         return [rest] if rest.strip() else []
 
-    def feed(self, chunk: bytes) -> list[Any]:
-        return [_parse(line) for line in self.split(chunk)]
 
-    def close(self) -> list[Any]:
-        return [_parse(rest) for rest in self.split_rest()]
-
-
-class JsonArrayDecoder:
+class JsonArrayDecoder(FrameDecoder):
     """A JSON array streamed element by element (Gemini without ``alt=sse``)."""
 
     __slots__ = ("_buf", "_closed", "_decoder", "_started", "_utf8")
@@ -212,18 +205,11 @@ class JsonArrayDecoder:
         self._started = False
         self._closed = False
 
-    def split(self, chunk: bytes) -> list[Any]:
-        """Elements are parsed here already: finding an element's end means parsing it."""
-        return self.feed(chunk)
-
     @staticmethod
     def frame(item: Any) -> Any:
-        return item
+        return item  # parsed by split: finding an element's end means parsing it
 
-    def split_rest(self) -> list[Any]:
-        return self.close()
-
-    def feed(self, chunk: bytes) -> list[Any]:
+    def split(self, chunk: bytes) -> list[Any]:
         try:
             self._buf += self._utf8.decode(chunk)
         except UnicodeDecodeError as exc:
@@ -257,7 +243,7 @@ class JsonArrayDecoder:
         self._buf = buf[pos:]
         return out
 
-    def close(self) -> list[Any]:
+    def split_rest(self) -> list[Any]:
         if self._buf.strip():
             raise StreamDecodeError("stream ended inside a JSON array element")
         return []

@@ -111,14 +111,9 @@ class Tracer:
             return request
         return request.with_(headers={**(request.headers or {}), **carrier})
 
-    def use(self, handle: SpanHandle) -> Any:
-        """A context manager making the span current (for non-streamed calls)."""
-        return self._trace.use_span(handle.span, end_on_exit=False, record_exception=False,
-                                    set_status_on_exception=False)
-
     def attach(self, handle: SpanHandle) -> Any:
-        """Make the span current and return the token for :meth:`detach`: what
-        :meth:`use` does, without a generator per call (the layer's hot path)."""
+        """Make the span current (for non-streamed calls) and return the token for
+        :meth:`detach` (what ``use_span`` does, without a generator per call)."""
         return self._attach(handle.context)
 
     def detach(self, token: Any) -> None:
