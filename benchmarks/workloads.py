@@ -1,6 +1,11 @@
 """One benchmark workload in this (fresh) process; prints one JSON line.
 
-    python benchmarks/workloads.py {ours|raw} WORKLOAD --port P [--n N] [--telemetry]
+    python benchmarks/workloads.py {ours|raw} WORKLOAD --port P [--n N] [--telemetry MODE]
+
+``--telemetry`` (the project only): ``full`` (metrics and tracing, as in production),
+``metrics``, ``tracing``, or ``span``: no telemetry layer, and the caller wraps every
+call in one bare OpenTelemetry span on the same SDK setup (the cost of any span per
+call, whoever makes it).
 
 Every workload verifies its output (exact text, counts) and fails loudly otherwise,
 so no number can come from skipped work.
@@ -37,13 +42,13 @@ def check(ok: bool, what: str) -> None:
 TELEMETRY: dict[str, Any] = {}
 
 
-async def ours_client(port: int, fmt: str, telemetry: bool) -> Any:
+async def ours_client(port: int, fmt: str, telemetry: str = "") -> Any:
     import httpx
 
     from ai_lib_python import AiClient
 
     layers: list[Any] = []
-    if telemetry:  # metrics and tracing on, as in production (spans batched to an exporter)
+    if telemetry:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import (
             BatchSpanProcessor,
@@ -64,12 +69,18 @@ async def ours_client(port: int, fmt: str, telemetry: bool) -> Any:
                 self.spans += len(spans)
                 return SpanExportResult.SUCCESS
 
+        # Spans are batched to an exporter, as in production.
         provider = TracerProvider()
         exporter = CountingExporter()
         provider.add_span_processor(BatchSpanProcessor(exporter))
-        metrics = MetricsCollector()
-        TELEMETRY.update(provider=provider, exporter=exporter, metrics=metrics)
-        layers.append(Telemetry(metrics=metrics, tracer=Tracer(provider)))
+        TELEMETRY.update(mode=telemetry, provider=provider, exporter=exporter)
+        metrics = MetricsCollector() if telemetry in ("full", "metrics") else None
+        tracer = Tracer(provider) if telemetry in ("full", "tracing") else None
+        if metrics is not None or tracer is not None:
+            TELEMETRY["metrics"] = metrics
+            layers.append(Telemetry(metrics=metrics, tracer=tracer))
+        if telemetry == "span":
+            TELEMETRY["tracer"] = provider.get_tracer("bench")
     return await AiClient.create(MODELS[fmt], base_url=f"http://127.0.0.1:{port}{PREFIX[fmt]}",
                                  api_key="bench-key", layers=layers,
                                  limits=httpx.Limits(max_connections=512,
@@ -77,15 +88,34 @@ async def ours_client(port: int, fmt: str, telemetry: bool) -> Any:
 
 
 def check_telemetry(calls: int) -> None:
-    """With telemetry on, every call made was traced and counted."""
+    """With telemetry on, every call made was traced and counted (as the mode says)."""
     if not TELEMETRY:
         return
+    mode = TELEMETRY["mode"]
     TELEMETRY["provider"].force_flush()
     spans = TELEMETRY["exporter"].spans
-    check(spans == calls, f"telemetry: {spans} spans exported for {calls} calls")
-    counted = sum(s.value for m in TELEMETRY["metrics"].requests.collect() for s in m.samples
-                  if s.name.endswith("_total"))
-    check(counted == calls, f"telemetry: {counted} calls counted for {calls} calls")
+    check(spans == (0 if mode == "metrics" else calls),
+          f"telemetry: {spans} spans exported for {calls} calls ({mode})")
+    if TELEMETRY.get("metrics") is not None:
+        counted = sum(s.value for m in TELEMETRY["metrics"].requests.collect()
+                      for s in m.samples if s.name.endswith("_total"))
+        check(counted == calls, f"telemetry: {counted} calls counted for {calls} calls")
+
+
+async def ours_call(client: Any) -> Any:
+    """One non-streamed call; in ``span`` mode inside one bare span made current."""
+    tracer = TELEMETRY.get("tracer")
+    if tracer is None:
+        return await client.chat().user("go").execute()
+    from opentelemetry import context, trace
+
+    span = tracer.start_span("chat m", kind=trace.SpanKind.CLIENT)
+    token = context.attach(trace.set_span_in_context(span))
+    try:
+        return await client.chat().user("go").execute()
+    finally:
+        context.detach(token)
+        span.end()
 
 
 async def ours_stream(client: Any, n: int) -> str:
@@ -148,14 +178,14 @@ def raw_client() -> Any:
 
 
 # -- workloads -------------------------------------------------------------------
-async def seq(impl: str, port: int, n: int, telemetry: bool) -> dict[str, Any]:
+async def seq(impl: str, port: int, n: int, telemetry: str) -> dict[str, Any]:
     if impl == "ours":
         client = await ours_client(port, "openai", telemetry)
         for _ in range(20):
-            await client.chat().user("go").execute()
+            await ours_call(client)
         t0 = time.perf_counter()
         for _ in range(n):
-            resp = await client.chat().user("go").execute()
+            resp = await ours_call(client)
             check(resp.content == NONSTREAM_TEXT, "seq content")
         dt = time.perf_counter() - t0
         await client.close()
@@ -176,7 +206,7 @@ async def seq(impl: str, port: int, n: int, telemetry: bool) -> dict[str, Any]:
     return {"per_call_us": dt / n * 1e6, "calls": n}
 
 
-async def stream(impl: str, port: int, fmt: str, n: int, telemetry: bool) -> dict[str, Any]:
+async def stream(impl: str, port: int, fmt: str, n: int, telemetry: str) -> dict[str, Any]:
     expected = expected_text(n)
     if impl == "ours":
         client = await ours_client(port, fmt, telemetry)
@@ -206,7 +236,7 @@ async def stream(impl: str, port: int, fmt: str, n: int, telemetry: bool) -> dic
 async def concurrent(impl: str, port: int, streams: int, n: int) -> dict[str, Any]:
     expected = expected_text(n)
     if impl == "ours":
-        client = await ours_client(port, "openai", False)
+        client = await ours_client(port, "openai")
         await ours_stream(client, 10)
         t0 = time.perf_counter()
         texts = await asyncio.gather(*(ours_stream(client, n) for _ in range(streams)))
@@ -272,7 +302,7 @@ def main() -> None:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--streams", type=int, default=256)
-    p.add_argument("--telemetry", action="store_true")
+    p.add_argument("--telemetry", choices=["full", "metrics", "tracing", "span"], default="")
     a = p.parse_args()
     w = a.workload
     if w == "seq":
