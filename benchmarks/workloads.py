@@ -305,6 +305,8 @@ def main() -> None:
     p.add_argument("--telemetry", choices=["full", "metrics", "tracing", "span"], default="")
     a = p.parse_args()
     w = a.workload
+    if a.telemetry == "span" and w != "seq":
+        raise SystemExit("--telemetry=span wraps non-streamed calls: seq only")
     if w == "seq":
         out = asyncio.run(seq(a.impl, a.port, a.n, a.telemetry))
     elif w.startswith("stream-"):
